@@ -1,0 +1,164 @@
+package future
+
+// funcs is one done-callback: fn(f), or fn0() for callers that need no
+// argument (tasks waking up).
+type funcs[T any] struct {
+	fn  func(*Future[T])
+	fn0 func()
+}
+
+func (c funcs[T]) live() bool { return c.fn != nil || c.fn0 != nil }
+
+// entry is a done-callback after the first, with its id for removal.
+type entry[T any] struct {
+	funcs[T]
+	id uint32
+}
+
+// The done-callback list: entry 0 is inline in the Future (first, firstID),
+// the others in extra.more. Before completion, removed entries are left as
+// holes and squeezed out at completion; after completion entries are only
+// appended, and extra.next is the index of the first one not yet run.
+
+func (f *Future[T]) entryAt(i int32) (*funcs[T], uint32) {
+	if i == 0 {
+		return &f.first, f.firstID
+	}
+	e := &f.x.more[i-1]
+	return &e.funcs, e.id
+}
+
+func (f *Future[T]) add(c funcs[T]) uint32 {
+	f.ids++
+	if f.n == 0 {
+		f.first, f.firstID = c, f.ids
+	} else {
+		x := f.ext()
+		x.more = append(x.more, entry[T]{c, f.ids})
+	}
+	f.n++
+	return f.ids
+}
+
+// remove clears the entry with the given id; it reports whether there was one.
+func (f *Future[T]) remove(id uint32) bool {
+	for i := int32(0); i < f.n; i++ {
+		if c, cid := f.entryAt(i); cid == id && c.live() {
+			*c = funcs[T]{}
+			f.trimTail()
+			return true
+		}
+	}
+	return false
+}
+
+// trimTail drops holes at the end of the list.
+func (f *Future[T]) trimTail() {
+	for f.n > 0 {
+		if c, _ := f.entryAt(f.n - 1); c.live() {
+			return
+		}
+		f.n--
+		if f.n > 0 {
+			f.x.more = f.x.more[:f.n-1]
+		}
+	}
+}
+
+// compact squeezes out the holes and returns the number of callbacks.
+func (f *Future[T]) compact() int32 {
+	k := int32(0)
+	for i := int32(0); i < f.n; i++ {
+		c, _ := f.entryAt(i)
+		if !c.live() {
+			continue
+		}
+		if i != k {
+			d, _ := f.entryAt(k)
+			*d, *c = *c, funcs[T]{}
+		}
+		k++
+	}
+	f.n = k
+	if f.x != nil {
+		f.x.more = f.x.more[:max(k-1, 0)]
+	}
+	return k
+}
+
+// pop returns the next callback to run and clears its entry.
+func (f *Future[T]) pop() funcs[T] {
+	next := int32(0)
+	if f.x != nil {
+		next = f.x.next
+	}
+	c, _ := f.entryAt(next)
+	v := *c
+	*c = funcs[T]{}
+	if next++; next == f.n {
+		next, f.n = 0, 0
+		if f.x != nil {
+			f.x.more = f.x.more[:0]
+		}
+	}
+	if f.x != nil {
+		f.x.next = next
+	}
+	return v
+}
+
+// AddDoneCallback is asyncio's add_done_callback: fn(f) will be scheduled
+// with CallSoon when f completes, after the callbacks registered before it;
+// if f is already done, it is scheduled now. The returned remove func is
+// remove_done_callback: it unregisters fn and reports whether fn was still
+// registered. Once f has completed, remove reports false and fn still runs.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
+	id := f.addCallback(funcs[T]{fn: fn})
+	return func() bool { return f.removeCallback(id) }
+}
+
+// OnDone is AddDoneCallback for a callback that needs neither the future nor
+// a way to be removed; it allocates nothing. Tasks use it to wake up.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) OnDone(fn func()) {
+	f.addCallback(funcs[T]{fn0: fn})
+}
+
+func (f *Future[T]) addCallback(c funcs[T]) uint32 {
+	if !c.live() {
+		panic("future: nil done-callback")
+	}
+	id := f.add(c)
+	if f.state.Load() != statePending {
+		f.s.CallSoonArg(fireNext, f)
+	}
+	return id
+}
+
+func (f *Future[T]) removeCallback(id uint32) bool {
+	if f.state.Load() != statePending {
+		return false
+	}
+	return f.remove(id)
+}
+
+// firer is a future whose next done-callback can be run; fireNext reaches a
+// Future[T] through it without knowing T, and so without a closure.
+type firer interface{ fireNext() }
+
+func fireNext(f any) { f.(firer).fireNext() }
+
+// fireNext runs the next done-callback. Completion schedules one fireNext
+// per callback, so each callback is a handle of its own, in registration
+// order.
+func (f *Future[T]) fireNext() {
+	c := f.pop()
+	if c.fn0 != nil {
+		c.fn0()
+		return
+	}
+	c.fn(f)
+}

@@ -1,0 +1,206 @@
+package future
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
+
+// Future states.
+const (
+	statePending uint32 = iota
+	stateDone
+	stateCancelled
+)
+
+// Future is asyncio's Future, typed: a result of type T (or an error) that
+// will be set later, once, on the loop goroutine. A Future is pending until
+// SetResult, SetError or Cancel completes it; it cannot change after that.
+//
+// Done-callbacks registered with AddDoneCallback are always scheduled with
+// the loop's CallSoon, in registration order, when the future completes;
+// they never run inline, not even when added to a future that is already
+// done.
+//
+// Setting, cancelling and adding callbacks must happen on the loop
+// goroutine. Done, Cancelled and Wait are safe for concurrent use by
+// multiple goroutines; so are Result and Err once Done reports true.
+type Future[T any] struct {
+	s     Scheduler
+	value T
+	err   error
+	state atomic.Uint32
+
+	// Done-callbacks: the first inline, the others in x (see callbacks.go).
+	n       int32
+	ids     uint32
+	firstID uint32
+	first   funcs[T]
+	x       *extra[T] // rarely used fields
+}
+
+// extra holds the fields most futures never need.
+type extra[T any] struct {
+	more  []entry[T]
+	next  int32
+	name  string
+	track ErrorTracker
+}
+
+// New returns a pending future bound to the loop s: asyncio's
+// loop.create_future.
+func New[T any](s Scheduler) *Future[T] {
+	if s == nil {
+		panic("future: New with a nil Scheduler")
+	}
+	return &Future[T]{s: s}
+}
+
+// Scheduler returns the loop the future is bound to: asyncio's get_loop.
+func (f *Future[T]) Scheduler() Scheduler { return f.s }
+
+// SetResult is asyncio's set_result: it completes f with v and schedules its
+// done-callbacks. It reports whether this call completed f; it does nothing
+// and reports false if f was already done or cancelled.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) SetResult(v T) bool {
+	if f.state.Load() != statePending {
+		return false
+	}
+	f.value = v
+	f.complete(stateDone)
+	return true
+}
+
+// SetError is asyncio's set_exception: it completes f with err and schedules
+// its done-callbacks. It reports whether this call completed f; it does
+// nothing and reports false if f was already done or cancelled. If nobody
+// retrieves err (with Result, Err, Wait or Cancel) before f is garbage
+// collected or the loop closes, the loop reports it through its exception
+// handler. SetError panics if err is nil.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) SetError(err error) bool {
+	if err == nil {
+		panic("future: SetError(nil)")
+	}
+	if f.state.Load() != statePending {
+		return false
+	}
+	f.err = err
+	t := f.s.TrackError(err, f.String())
+	f.ext().track = t
+	runtime.AddCleanup(f, ErrorTracker.Collected, t)
+	f.complete(stateDone)
+	return true
+}
+
+// Cancel is asyncio's cancel: if f is pending, it completes f as cancelled,
+// schedules its done-callbacks and reports true; otherwise it reports false.
+// Even when it reports false, it marks an error f failed with as retrieved.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
+
+// CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
+// future's error then matches cause as well as ErrCancelled.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) CancelWithCause(cause error) bool {
+	f.retrieved()
+	if f.state.Load() != statePending {
+		return false
+	}
+	f.err = Cancelled(cause)
+	f.complete(stateCancelled)
+	return true
+}
+
+// Done is asyncio's done: it reports whether f is completed (with a result,
+// an error, or cancelled).
+//
+// Safe for concurrent use by multiple goroutines.
+func (f *Future[T]) Done() bool { return f.state.Load() != statePending }
+
+// Cancelled is asyncio's cancelled: it reports whether f was cancelled.
+//
+// Safe for concurrent use by multiple goroutines.
+func (f *Future[T]) Cancelled() bool { return f.state.Load() == stateCancelled }
+
+// Result is asyncio's result: the value and error f completed with. For a
+// pending future it returns ErrInvalidState; for a cancelled one an error
+// matching ErrCancelled.
+//
+// Must be called on the loop goroutine, unless Done has reported true.
+func (f *Future[T]) Result() (T, error) {
+	switch f.state.Load() {
+	case statePending:
+		var zero T
+		return zero, ErrInvalidState
+	case stateCancelled:
+		var zero T
+		return zero, f.err
+	}
+	f.retrieved()
+	return f.value, f.err
+}
+
+// Err is asyncio's exception: the error f completed with, nil if it
+// succeeded, an error matching ErrCancelled if it was cancelled, and
+// ErrInvalidState if it is still pending.
+//
+// Must be called on the loop goroutine, unless Done has reported true.
+func (f *Future[T]) Err() error {
+	_, err := f.Result()
+	return err
+}
+
+// SetName names f in logs and reports (tasks use it for their names).
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) SetName(name string) { f.ext().name = name }
+
+// String describes f: its name (or type) and state.
+func (f *Future[T]) String() string {
+	name := ""
+	if f.x != nil {
+		name = f.x.name
+	}
+	if name == "" {
+		var zero T
+		name = fmt.Sprintf("Future[%T]", zero)
+	}
+	switch f.state.Load() {
+	case statePending:
+		return name + "<pending>"
+	case stateCancelled:
+		return name + "<cancelled>"
+	}
+	if f.err != nil {
+		return name + "<error: " + f.err.Error() + ">"
+	}
+	return name + "<done>"
+}
+
+func (f *Future[T]) ext() *extra[T] {
+	if f.x == nil {
+		f.x = new(extra[T])
+	}
+	return f.x
+}
+
+func (f *Future[T]) retrieved() {
+	if f.x != nil && f.x.track != nil {
+		f.x.track.Retrieved()
+	}
+}
+
+// complete records the new state and schedules every done-callback.
+func (f *Future[T]) complete(state uint32) {
+	f.state.Store(state)
+	n := f.compact()
+	for range n {
+		f.s.CallSoonArg(fireNext, f)
+	}
+}

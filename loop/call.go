@@ -1,0 +1,164 @@
+package loop
+
+import (
+	"math"
+	"time"
+
+	"github.com/aio-go/aio/timer"
+)
+
+// callFunc runs a func() stored as an argument; a func value fits in an
+// interface without allocating.
+func callFunc(fn any) { fn.(func())() }
+
+// CallSoon is asyncio's loop.call_soon: it schedules fn to run in the next
+// iteration of the loop, after every callback already scheduled. Callbacks
+// run in the order they were scheduled. The returned handle cancels it.
+// CallSoon panics with an error matching ErrClosed if the loop is closed.
+//
+// Must be called on the loop goroutine.
+func (l *Loop) CallSoon(fn func()) timer.Handle {
+	if fn == nil {
+		panic("loop: CallSoon(nil)")
+	}
+	return l.push(nil, fn)
+}
+
+// CallSoonArg is CallSoon for fn(arg): asyncio's call_soon(callback, arg).
+// It schedules a callback without allocating a closure, which matters on hot
+// paths (futures use it for their done-callbacks).
+//
+// Must be called on the loop goroutine.
+func (l *Loop) CallSoonArg(fn func(any), arg any) timer.Handle {
+	if fn == nil {
+		panic("loop: CallSoonArg(nil, ...)")
+	}
+	return l.push(fn, arg)
+}
+
+// push schedules fn(arg), or arg() if fn is nil.
+func (l *Loop) push(fn func(any), arg any) timer.Handle {
+	if l.closed.Load() {
+		panic(&opError{"CallSoon", ErrClosed})
+	}
+	if l.cfg.debug {
+		l.checkGoroutine("CallSoon")
+		fn, arg = l.traced(fn, arg)
+	}
+	if l.hasRemote.Load() {
+		// Keep one goroutine's calls in order across CallSoonThreadsafe
+		// and CallSoon.
+		l.drainRemote()
+	}
+	return l.ready.Push(fn, arg)
+}
+
+// CallLater is asyncio's loop.call_later: it schedules fn to run once d has
+// passed on the loop's clock, and never earlier. The deadline is fixed when
+// CallLater is called. Timers with equal deadlines run in the order they
+// were scheduled. With d <= 0, fn runs in the next iteration, after the
+// callbacks already ready. CallLater panics with an error matching
+// ErrClosed if the loop is closed.
+//
+// Must be called on the loop goroutine.
+func (l *Loop) CallLater(d time.Duration, fn func()) timer.Handle {
+	now := l.nanotime()
+	when := now + int64(d)
+	if d > 0 && when < now {
+		when = math.MaxInt64
+	}
+	return l.callAt("CallLater", when, fn)
+}
+
+// CallAt is asyncio's loop.call_at: CallLater with an absolute deadline on
+// the loop's clock (see Now).
+//
+// Must be called on the loop goroutine.
+func (l *Loop) CallAt(when time.Time, fn func()) timer.Handle {
+	return l.callAt("CallAt", int64(when.Sub(l.epoch)), fn)
+}
+
+func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
+	if fn == nil {
+		panic("loop: " + op + "(nil)")
+	}
+	if l.closed.Load() {
+		panic(&opError{op, ErrClosed})
+	}
+	var f func(any) = callFunc
+	var arg any = fn
+	if l.cfg.debug {
+		l.checkGoroutine(op)
+		f, arg = l.traced(f, arg)
+	}
+	return l.timers.Push(when, f, arg)
+}
+
+// CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any
+// goroutine. It wakes the loop if the loop is idle, and never waits for
+// the loop to make progress. Callbacks handed in by one goroutine run in
+// the order they were handed in, also when that goroutine mixes
+// CallSoonThreadsafe and CallSoon. After Close (and once Shutdown has
+// begun) it returns an error matching ErrClosed and fn will not run; a call
+// that returned nil runs fn unless Close discards it, which Close reports.
+//
+// The returned handle's methods must still be called on the loop goroutine.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
+	if fn == nil {
+		panic("loop: CallSoonThreadsafe(nil)")
+	}
+	var f func(any)
+	var arg any = fn
+	if l.cfg.debug {
+		f, arg = l.traced(callFunc, arg)
+	}
+	h, ok := l.pushRemote(f, arg, false)
+	if !ok {
+		return timer.Handle{}, &opError{"CallSoonThreadsafe", ErrClosed}
+	}
+	return h, nil
+}
+
+// callSoonInternal hands fn in from another goroutine on behalf of the loop
+// itself (executor results, collected futures): it is accepted during
+// Shutdown, and refused only once the loop is closed.
+func (l *Loop) callSoonInternal(fn func()) bool {
+	_, ok := l.pushRemote(nil, fn, true)
+	return ok
+}
+
+func (l *Loop) pushRemote(fn func(any), arg any, internal bool) (timer.Handle, bool) {
+	l.remoteMu.Lock()
+	if l.sealed || (l.refusing && !internal) {
+		l.remoteMu.Unlock()
+		return timer.Handle{}, false
+	}
+	h := l.remote.Push(fn, arg)
+	if l.remote.Len() == 1 {
+		l.hasRemote.Store(true)
+	}
+	l.remoteMu.Unlock()
+	if l.idle.Load() {
+		l.wakeUp()
+	}
+	return h, true
+}
+
+// wakeUp makes an idle loop return from its wait.
+func (l *Loop) wakeUp() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drainRemote moves the callbacks handed in by other goroutines to the end
+// of the ready queue.
+func (l *Loop) drainRemote() {
+	l.remoteMu.Lock()
+	l.ready.Splice(&l.remote)
+	l.hasRemote.Store(false)
+	l.remoteMu.Unlock()
+}

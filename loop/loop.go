@@ -1,0 +1,124 @@
+package loop
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/timer"
+)
+
+var _ future.Scheduler = (*Loop)(nil)
+
+// Loop is an event loop: asyncio's BaseEventLoop. One goroutine at a time
+// runs it (RunForever, RunUntilComplete); that goroutine alone runs its
+// callbacks, timers and task steps, so they never run concurrently and
+// touch loop state without locks.
+//
+// Methods say which goroutines may call them: "Must be called on the loop
+// goroutine" means from a callback or task of this loop, or from any single
+// goroutine while the loop is not running. CallSoonThreadsafe, Stop,
+// Shutdown and the state queries that say so are safe from any goroutine.
+type Loop struct {
+	ready  timer.Queue
+	timers timer.Heap
+	epoch  time.Time
+
+	// Callbacks handed in by other goroutines.
+	remoteMu  sync.Mutex
+	remote    timer.Queue
+	refusing  bool // under remoteMu: CallSoonThreadsafe returns ErrClosed
+	sealed    bool // under remoteMu: nothing more is accepted at all
+	hasRemote atomic.Bool
+
+	idle     atomic.Bool // the loop is (about to be) blocked waiting
+	wake     chan struct{}
+	sleep    *time.Timer
+	stopping atomic.Bool
+	running  atomic.Bool
+	closing  atomic.Bool
+	closed   atomic.Bool
+	done     chan struct{} // closed when the loop is closed
+
+	// Goroutine ids: of the goroutine running the loop, and (debug mode)
+	// of the goroutine running loop code right now (a task's, in a step).
+	goid atomic.Uint64
+	cur  atomic.Uint64
+
+	shutdown atomic.Bool // Shutdown in progress: finish work, then close
+
+	cfg   config
+	stats Stats
+	errs  map[*errorRecord]struct{}
+	tasks taskSet
+	exec  executor
+}
+
+// Stats are counters and queue lengths of a loop, for introspection.
+type Stats struct {
+	Iterations      uint64 // iterations of the loop (asyncio's _run_once)
+	CallbacksRun    uint64 // callbacks run, task steps and done-callbacks included
+	Panics          uint64 // panics recovered from callbacks
+	Exceptions      uint64 // calls of the exception handler
+	SlowCallbacks   uint64 // callbacks over the slow threshold (debug mode)
+	Discarded       uint64 // callbacks and timers dropped by Close
+	Ready           int    // callbacks waiting in the ready queue
+	Timers          int    // timers in the heap, cancelled ones included
+	CancelledTimers int    // cancelled timers still in the heap
+	Tasks           int    // tasks not yet done
+}
+
+// New returns a new, stopped loop.
+func New(opts ...Option) *Loop {
+	l := &Loop{
+		cfg:  defaultConfig(),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+		errs: make(map[*errorRecord]struct{}),
+	}
+	for _, o := range opts {
+		o.apply(&l.cfg)
+	}
+	l.epoch = time.Now()
+	l.timers.Epoch = l.epoch
+	return l
+}
+
+// Now is asyncio's loop.time: the loop's clock, monotonic. Timers are
+// measured against it.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) Now() time.Time {
+	return l.epoch.Add(time.Since(l.epoch))
+}
+
+// nanotime is Now as nanoseconds since the loop's epoch.
+func (l *Loop) nanotime() int64 { return int64(time.Since(l.epoch)) }
+
+// IsRunning is asyncio's is_running.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) IsRunning() bool { return l.running.Load() }
+
+// IsClosed is asyncio's is_closed.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) IsClosed() bool { return l.closed.Load() }
+
+// Done returns a channel that is closed when the loop is closed.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) Done() <-chan struct{} { return l.done }
+
+// Stats returns the loop's counters and queue lengths.
+//
+// Must be called on the loop goroutine.
+func (l *Loop) Stats() Stats {
+	s := l.stats
+	s.Ready = l.ready.Len()
+	s.Timers = l.timers.Len()
+	s.CancelledTimers = l.timers.Cancelled()
+	s.Tasks = l.tasks.n
+	return s
+}

@@ -1,0 +1,329 @@
+package loop
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aio-go/aio/future"
+)
+
+// RunForever is asyncio's run_forever: it runs the loop on the calling
+// goroutine until Stop is called. It returns ErrRunning if the loop is
+// already running and ErrClosed if it is closed; a failed start changes
+// nothing. If Shutdown closes the loop while it runs, RunForever returns nil
+// once the loop is closed.
+//
+// Stop called before RunForever makes it run exactly one iteration.
+func (l *Loop) RunForever() error {
+	if err := l.start(); err != nil {
+		return err
+	}
+	defer l.finish()
+	for {
+		l.runOnce()
+		if l.stopping.Load() {
+			break
+		}
+		if l.shutdown.Load() && l.quiescent() {
+			l.closeNow()
+			break
+		}
+	}
+	return nil
+}
+
+func (l *Loop) start() error {
+	if l.closed.Load() {
+		return &opError{"RunForever", ErrClosed}
+	}
+	if !l.running.CompareAndSwap(false, true) {
+		return &opError{"RunForever", ErrRunning}
+	}
+	if l.closed.Load() { // closed between the two checks
+		l.running.Store(false)
+		return &opError{"RunForever", ErrClosed}
+	}
+	id := goid()
+	l.goid.Store(id)
+	l.cur.Store(id)
+	return nil
+}
+
+func (l *Loop) finish() {
+	l.stopping.Store(false)
+	l.goid.Store(0)
+	l.cur.Store(0)
+	l.running.Store(false)
+	if l.sleep != nil {
+		l.sleep.Stop()
+	}
+}
+
+// Stop is asyncio's stop: the loop finishes the iteration it is in (every
+// callback that was ready when the iteration began) and RunForever returns.
+// Callbacks scheduled meanwhile stay queued for the next run.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) Stop() {
+	l.stopping.Store(true)
+	if l.idle.Load() {
+		l.wakeUp()
+	}
+}
+
+// runOnce is one iteration: asyncio's _run_once.
+func (l *Loop) runOnce() {
+	l.stats.Iterations++
+	if l.timers.Len() > 0 {
+		l.timers.Purge()
+	}
+	if l.ready.Len() == 0 && !l.stopping.Load() {
+		l.idleWait()
+	}
+	if l.hasRemote.Load() {
+		l.drainRemote()
+	}
+	if l.timers.Len() > 0 {
+		now := l.nanotime()
+		for {
+			s, ok := l.timers.PopDue(now)
+			if !ok {
+				break
+			}
+			l.ready.PushTimer(s)
+		}
+	}
+	if n := l.ready.Len(); n > 0 {
+		l.runReady(n)
+	}
+}
+
+// idleWait blocks until a callback is handed in, Stop is called, or the
+// earliest timer is due. It waits only on channels and one time.Timer, so
+// testing/synctest can drive it with virtual time.
+func (l *Loop) idleWait() {
+	d := time.Duration(-1)
+	if when, ok := l.timers.Next(); ok {
+		if d = time.Duration(when - l.nanotime()); d <= 0 {
+			return
+		}
+	}
+	if l.shutdown.Load() && l.quiescent() {
+		return
+	}
+	l.idle.Store(true)
+	if l.hasRemote.Load() || l.stopping.Load() {
+		l.idle.Store(false)
+		return
+	}
+	if d < 0 {
+		<-l.wake
+	} else {
+		if l.sleep == nil {
+			l.sleep = time.NewTimer(d)
+		} else {
+			l.sleep.Reset(d)
+		}
+		select {
+		case <-l.wake:
+			l.sleep.Stop()
+		case <-l.sleep.C:
+		}
+	}
+	l.idle.Store(false)
+}
+
+// runReady runs the first n ready callbacks: the snapshot of one iteration.
+func (l *Loop) runReady(n int) {
+	switch {
+	case l.cfg.debug:
+		l.runDebug(n)
+	case l.cfg.panicMode == PanicCrash:
+		for ; n > 0; n-- {
+			if fn, arg, ok := l.ready.Pop(); ok {
+				l.stats.CallbacksRun++
+				fn(arg)
+			}
+		}
+	default:
+		for n > 0 {
+			n = l.runBatch(n)
+		}
+	}
+}
+
+// runBatch runs up to n ready callbacks and returns how many are left when
+// one panics (the panic is reported) or 0.
+func (l *Loop) runBatch(n int) (left int) {
+	defer func() {
+		if r := recover(); r != nil {
+			left = n
+			l.callbackPanicked(r, "")
+		}
+	}()
+	for n > 0 {
+		n--
+		if fn, arg, ok := l.ready.Pop(); ok {
+			l.stats.CallbacksRun++
+			fn(arg)
+		}
+	}
+	return 0
+}
+
+// RunUntilComplete is asyncio's run_until_complete: it runs the loop until
+// f is done and returns f's outcome. The loop stops through a done-callback
+// on f, so an already-done future still costs one iteration. If the loop is
+// stopped before f is done, RunUntilComplete returns an error matching
+// ErrStoppedEarly; f is left as it is.
+//
+// Must be called on the goroutine that will run the loop, while it is not
+// running.
+func RunUntilComplete[T any](l *Loop, f *future.Future[T]) (T, error) {
+	var zero T
+	if f.Scheduler() != future.Scheduler(l) {
+		return zero, &opError{"RunUntilComplete", ErrOtherLoop}
+	}
+	if l.closed.Load() {
+		return zero, &opError{"RunUntilComplete", ErrClosed}
+	}
+	if l.running.Load() {
+		return zero, &opError{"RunUntilComplete", ErrRunning}
+	}
+	remove := f.AddDoneCallback(func(*future.Future[T]) { l.Stop() })
+	defer remove()
+	if err := l.RunForever(); err != nil {
+		return zero, err
+	}
+	if !f.Done() {
+		return zero, ErrStoppedEarly
+	}
+	return f.Result()
+}
+
+// Close is asyncio's close: it closes a stopped loop. Callbacks and timers
+// still queued are discarded without running; the number is reported
+// through the exception handler and counted in Stats().Discarded. Unfinished
+// tasks are stopped (their coroutines end), the executor's goroutines are
+// joined, and errors nobody retrieved are reported. Close is idempotent and
+// returns ErrRunning, changing nothing, while the loop runs.
+//
+// Must not be called concurrently with running the loop.
+func (l *Loop) Close() error {
+	if l.running.Load() {
+		return &opError{"Close", ErrRunning}
+	}
+	l.closeNow()
+	return nil
+}
+
+// closeNow closes the loop; it runs on the loop goroutine (from RunForever
+// at the end of a Shutdown) or while the loop is stopped.
+func (l *Loop) closeNow() {
+	if !l.closing.CompareAndSwap(false, true) {
+		return
+	}
+	l.remoteMu.Lock()
+	l.refusing = true
+	l.remoteMu.Unlock()
+
+	// Unfinished tasks end first: their bodies may still schedule.
+	l.tasks.stopAll(l)
+	l.exec.join()
+
+	l.remoteMu.Lock()
+	l.sealed = true
+	l.remoteMu.Unlock()
+	if l.hasRemote.Load() {
+		l.drainRemote()
+	}
+	l.closed.Store(true)
+	discarded := l.ready.Clear() + l.timers.Clear()
+	if l.sleep != nil {
+		l.sleep.Stop()
+	}
+	l.reportUnretrieved()
+	if discarded > 0 {
+		l.stats.Discarded += uint64(discarded)
+		l.CallExceptionHandler(ExceptionContext{
+			Message: fmt.Sprintf("loop: Close discarded %d callbacks and timers that had not run", discarded),
+		})
+	}
+	close(l.done)
+}
+
+// Shutdown closes the loop gracefully, as net/http's Server.Shutdown closes
+// a server: CallSoonThreadsafe starts returning ErrClosed at once, then the
+// loop runs every callback already accepted, cancels its tasks and lets
+// them finish, waits for the executor's work, and closes. Timers that are
+// still pending then are discarded (and reported, as by Close). So with
+// Shutdown, a CallSoonThreadsafe that returned nil always runs exactly once.
+//
+// If the loop is not running, Shutdown runs it on the calling goroutine
+// until that work is done. If it is running on another goroutine, Shutdown
+// asks it to finish and waits; RunForever then returns nil. If ctx ends
+// first, Shutdown stops waiting: the loop is then closed at once (discarding
+// what is left) when it is not running, or as soon as it stops when it is;
+// Shutdown returns ctx's error.
+//
+// Safe for concurrent use by multiple goroutines; called on the loop
+// goroutine it returns an error matching ErrRunning.
+func (l *Loop) Shutdown(ctx context.Context) error {
+	if l.closed.Load() {
+		return nil
+	}
+	l.remoteMu.Lock()
+	l.refusing = true
+	l.remoteMu.Unlock()
+	l.shutdown.Store(true)
+	if l.running.Load() {
+		if l.OnLoop() {
+			return &opError{"Shutdown", ErrRunning}
+		}
+		l.beginShutdown()
+		select {
+		case <-l.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := l.start(); err != nil {
+		if l.closed.Load() {
+			return nil
+		}
+		// Another goroutine started the loop meanwhile: wait for it.
+		l.beginShutdown()
+		select {
+		case <-l.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	stop := context.AfterFunc(ctx, l.Stop)
+	defer stop()
+	l.cancelTasks()
+	func() {
+		defer l.finish()
+		for !l.stopping.Load() {
+			l.runOnce()
+			if l.quiescent() {
+				break
+			}
+		}
+	}()
+	l.closeNow()
+	return ctx.Err()
+}
+
+// beginShutdown makes a running loop cancel its tasks and wake up.
+func (l *Loop) beginShutdown() {
+	l.callSoonInternal(l.cancelTasks)
+}
+
+// quiescent reports whether nothing is left that Shutdown must wait for.
+func (l *Loop) quiescent() bool {
+	return l.ready.Len() == 0 && !l.hasRemote.Load() && l.tasks.n == 0 && l.exec.idle()
+}

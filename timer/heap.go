@@ -1,0 +1,179 @@
+package timer
+
+import "time"
+
+// Compaction thresholds (asyncio's _MIN_SCHEDULED_TIMER_HANDLES and
+// _MIN_CANCELLED_TIMER_HANDLES_FRACTION): the heap is rebuilt without its
+// cancelled timers when it holds more than minCompact timers and more than
+// half of them are cancelled.
+const minCompact = 100
+
+type entry struct {
+	when int64
+	seq  uint64
+	s    *Slot
+}
+
+func (a entry) less(b entry) bool {
+	return a.when < b.when || (a.when == b.when && a.seq < b.seq)
+}
+
+// Heap is the loop's timers: a 4-ary min-heap ordered by (deadline, order of
+// scheduling), so timers with equal deadlines fire in the order they were
+// scheduled. Deadlines are nanoseconds since Epoch.
+//
+// Cancelled timers leave the heap lazily: from the head as they surface, and
+// all at once when more than half of a heap of over 100 timers is cancelled.
+// Cancelling many timers therefore never makes memory grow without bound.
+//
+// A Heap is not safe for concurrent use.
+type Heap struct {
+	Epoch     time.Time
+	es        []entry
+	seq       uint64
+	cancelled int
+}
+
+// Len returns the number of timers in the heap, cancelled ones included.
+func (h *Heap) Len() int { return len(h.es) }
+
+// Cancelled returns the number of cancelled timers still in the heap.
+func (h *Heap) Cancelled() int { return h.cancelled }
+
+// Push schedules fn(arg) at when and returns its handle.
+func (h *Heap) Push(when int64, fn func(any), arg any) Handle {
+	h.seq++
+	s := &Slot{fn: fn, arg: arg, when: when, h: h, inHeap: true}
+	h.es = append(h.es, entry{when: when, seq: h.seq, s: s})
+	h.up(len(h.es) - 1)
+	return Handle{s: s}
+}
+
+// Next returns the deadline of the earliest live timer, after dropping
+// cancelled timers from the head; ok is false if there is none.
+func (h *Heap) Next() (when int64, ok bool) {
+	h.dropCancelledHead()
+	if len(h.es) == 0 {
+		return 0, false
+	}
+	return h.es[0].when, true
+}
+
+// PopDue removes and returns the earliest live timer if its deadline is not
+// after now.
+func (h *Heap) PopDue(now int64) (*Slot, bool) {
+	h.dropCancelledHead()
+	if len(h.es) == 0 || h.es[0].when > now {
+		return nil, false
+	}
+	s := h.pop().s
+	s.inHeap = false
+	return s, true
+}
+
+// Purge is the start of asyncio's _run_once: rebuild the heap without its
+// cancelled timers if they are too many, else drop those at the head.
+func (h *Heap) Purge() {
+	if !h.maybeCompact() {
+		h.dropCancelledHead()
+	}
+}
+
+// Clear drops every timer without running it and returns the number of live
+// timers dropped.
+func (h *Heap) Clear() int {
+	live := 0
+	for _, e := range h.es {
+		if e.s.state == pending {
+			live++
+			e.s.state = done
+		}
+		e.s.inHeap = false
+		e.s.fn, e.s.arg = nil, nil
+	}
+	h.es, h.cancelled = nil, 0
+	return live
+}
+
+func (h *Heap) dropCancelledHead() {
+	for len(h.es) > 0 && h.es[0].s.state != pending {
+		h.pop().s.inHeap = false
+		h.cancelled--
+	}
+}
+
+func (h *Heap) maybeCompact() bool {
+	n := len(h.es)
+	if n <= minCompact || 2*h.cancelled <= n {
+		return false
+	}
+	live := h.es[:0]
+	for _, e := range h.es {
+		if e.s.state == pending {
+			live = append(live, e)
+		} else {
+			e.s.inHeap = false
+		}
+	}
+	clear(h.es[len(live):])
+	if cap(live) > 64 && len(live) < cap(live)/4 {
+		live = append([]entry(nil), live...)
+	}
+	h.es, h.cancelled = live, 0
+	for i := (len(h.es) - 2) / 4; i >= 0; i-- {
+		h.down(i)
+	}
+	return true
+}
+
+func (h *Heap) pop() entry {
+	es := h.es
+	top := es[0]
+	last := len(es) - 1
+	es[0] = es[last]
+	es[last] = entry{}
+	h.es = es[:last]
+	if last > 0 {
+		h.down(0)
+	}
+	return top
+}
+
+func (h *Heap) up(i int) {
+	es := h.es
+	e := es[i]
+	for i > 0 {
+		p := (i - 1) / 4
+		if !e.less(es[p]) {
+			break
+		}
+		es[i] = es[p]
+		i = p
+	}
+	es[i] = e
+}
+
+func (h *Heap) down(i int) {
+	es := h.es
+	n := len(es)
+	e := es[i]
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		m := c
+		end := min(c+4, n)
+		for j := c + 1; j < end; j++ {
+			if es[j].less(es[m]) {
+				m = j
+			}
+		}
+		if !es[m].less(e) {
+			break
+		}
+		es[i] = es[m]
+		i = m
+	}
+	es[i] = e
+}

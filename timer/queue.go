@@ -1,0 +1,176 @@
+package timer
+
+// chunkSize is the number of callbacks in one chunk of a Queue.
+const chunkSize = 256
+
+// maxFreeChunks bounds the chunks a Queue keeps for reuse after a burst.
+const maxFreeChunks = 16
+
+// chunk holds up to chunkSize callbacks, as arrays rather than an array of
+// structs: 25 bytes a callback, which matters when a burst queues millions.
+type chunk struct {
+	fns    [chunkSize]func(any)
+	args   [chunkSize]any
+	states [chunkSize]uint8
+	n      uint32 // callbacks written
+	gen    uint32 // incremented on reuse, so old Handles cancel nothing
+	next   *chunk
+	// tainted is set when a callback of this chunk was cancelled: the chunk
+	// is then never reused, so that the cancelled callback's Handle keeps
+	// reporting Cancelled for as long as anyone holds it.
+	tainted bool
+}
+
+// Queue is the FIFO of callbacks ready to run: asyncio's _ready deque. Its
+// callbacks live in chunks that are reused once drained, so that pushing a
+// callback allocates nothing in the steady state.
+//
+// The zero Queue is empty and ready to use. A Queue is not safe for
+// concurrent use.
+type Queue struct {
+	head, tail *chunk
+	hi         uint32 // next callback to pop in head
+	n          int
+	free       *chunk
+	nfree      int
+}
+
+// Len returns the number of callbacks in the queue, cancelled ones included.
+func (q *Queue) Len() int { return q.n }
+
+// Push appends fn(arg) and returns its handle. A nil fn means that arg is a
+// func() to call.
+func (q *Queue) Push(fn func(any), arg any) Handle {
+	c := q.tail
+	if c == nil || c.n == chunkSize {
+		c = q.grow()
+	}
+	i := c.n
+	c.n++
+	q.n++
+	c.fns[i], c.args[i], c.states[i] = fn, arg, pending
+	return Handle{c: c, i: i, gen: c.gen}
+}
+
+// PushTimer appends a due timer. It is checked for cancellation when it is
+// popped, not now.
+func (q *Queue) PushTimer(s *Slot) {
+	q.Push(nil, s)
+}
+
+// Pop removes the callback at the head of a non-empty queue. It returns the
+// callback and true, or false if the callback was cancelled and must be
+// skipped.
+func (q *Queue) Pop() (fn func(any), arg any, live bool) {
+	c := q.head
+	i := q.hi
+	q.hi++
+	q.n--
+	if c.states[i] == pending {
+		c.states[i] = done
+		fn, arg, live = c.fns[i], c.args[i], true
+		if fn == nil {
+			fn, arg, live = unwrap(arg)
+		}
+	}
+	c.fns[i], c.args[i] = nil, nil
+	if q.n == 0 {
+		q.reset()
+	} else if q.hi == c.n {
+		q.head, q.hi = c.next, 0
+		q.recycle(c)
+	}
+	return fn, arg, live
+}
+
+func callFunc(fn any) { fn.(func())() }
+
+// unwrap turns a callback stored without a fn into one to call: a func()
+// or a due timer.
+func unwrap(arg any) (func(any), any, bool) {
+	if s, ok := arg.(*Slot); ok {
+		if s.state != pending {
+			return nil, nil, false
+		}
+		fn, arg := s.fn, s.arg
+		s.state = done
+		s.fn, s.arg = nil, nil
+		return fn, arg, true
+	}
+	return callFunc, arg, true
+}
+
+// Splice moves every callback of o to the end of q, without copying: the
+// chunks change hands. o is left empty. Handles of the moved callbacks stay
+// valid.
+func (q *Queue) Splice(o *Queue) {
+	if o.n == 0 {
+		return
+	}
+	if q.n == 0 {
+		if q.head != nil {
+			q.recycle(q.head)
+		}
+		q.head, q.hi = o.head, o.hi
+	} else {
+		q.tail.next = o.head
+	}
+	q.tail = o.tail
+	q.n += o.n
+	o.head, o.tail, o.hi, o.n = nil, nil, 0, 0
+}
+
+// Clear drops every callback in the queue without running it and returns the
+// number of live (not cancelled) callbacks dropped.
+func (q *Queue) Clear() int {
+	live := 0
+	for q.n > 0 {
+		if _, _, ok := q.Pop(); ok {
+			live++
+		}
+	}
+	return live
+}
+
+// reset makes an empty queue start again at the beginning of its chunk, or
+// drops the chunk if it is tainted. An empty queue's head and tail are the
+// same chunk.
+func (q *Queue) reset() {
+	c := q.head
+	q.hi = 0
+	if c.tainted {
+		q.head, q.tail = nil, nil
+		return
+	}
+	c.n = 0
+	c.gen++
+}
+
+func (q *Queue) grow() *chunk {
+	c := q.free
+	if c != nil {
+		q.free = c.next
+		q.nfree--
+		c.next = nil
+	} else {
+		c = new(chunk)
+	}
+	if q.tail == nil {
+		q.head, q.hi = c, 0
+	} else {
+		q.tail.next = c
+	}
+	q.tail = c
+	return c
+}
+
+func (q *Queue) recycle(c *chunk) {
+	if c.tainted || q.nfree >= maxFreeChunks {
+		return
+	}
+	c.n = 0
+	c.gen++
+	c.next = q.free
+	q.free = c
+	q.nfree++
+}
