@@ -21,7 +21,19 @@ func (l *Loop) CallSoon(fn func()) timer.Handle {
 	if fn == nil {
 		panic("loop: CallSoon(nil)")
 	}
-	return l.push(nil, fn)
+	if l.closed.Load() {
+		panic(&opError{"CallSoon", ErrClosed})
+	}
+	if l.cfg.debug {
+		l.checkGoroutine("CallSoon")
+		return l.pushArg(l.traced(callFunc, fn))
+	}
+	if l.hasRemote.Load() {
+		// Keep one goroutine's calls in order across CallSoonThreadsafe
+		// and CallSoon.
+		l.drainRemote()
+	}
+	return l.ready.Push(fn)
 }
 
 // CallSoonArg is CallSoon for fn(arg): asyncio's call_soon(callback, arg).
@@ -33,11 +45,6 @@ func (l *Loop) CallSoonArg(fn func(any), arg any) timer.Handle {
 	if fn == nil {
 		panic("loop: CallSoonArg(nil, ...)")
 	}
-	return l.push(fn, arg)
-}
-
-// push schedules fn(arg), or arg() if fn is nil.
-func (l *Loop) push(fn func(any), arg any) timer.Handle {
 	if l.closed.Load() {
 		panic(&opError{"CallSoon", ErrClosed})
 	}
@@ -45,12 +52,14 @@ func (l *Loop) push(fn func(any), arg any) timer.Handle {
 		l.checkGoroutine("CallSoon")
 		fn, arg = l.traced(fn, arg)
 	}
+	return l.pushArg(fn, arg)
+}
+
+func (l *Loop) pushArg(fn func(any), arg any) timer.Handle {
 	if l.hasRemote.Load() {
-		// Keep one goroutine's calls in order across CallSoonThreadsafe
-		// and CallSoon.
 		l.drainRemote()
 	}
-	return l.ready.Push(fn, arg)
+	return l.ready.PushArg(fn, arg)
 }
 
 // CallLater is asyncio's loop.call_later: it schedules fn to run once d has
@@ -85,13 +94,10 @@ func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 	if l.closed.Load() {
 		panic(&opError{op, ErrClosed})
 	}
-	var f func(any) = callFunc
-	var arg any = fn
 	if l.cfg.debug {
 		l.checkGoroutine(op)
-		f, arg = l.traced(f, arg)
 	}
-	return l.timers.Push(when, f, arg)
+	return l.timers.Push(when, fn)
 }
 
 // CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any
@@ -110,11 +116,11 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 		panic("loop: CallSoonThreadsafe(nil)")
 	}
 	var f func(any)
-	var arg any = fn
+	var arg any
 	if l.cfg.debug {
-		f, arg = l.traced(callFunc, arg)
+		f, arg = l.traced(callFunc, fn)
 	}
-	h, ok := l.pushRemote(f, arg, false)
+	h, ok := l.pushRemote(fn, f, arg, false)
 	if !ok {
 		return timer.Handle{}, &opError{"CallSoonThreadsafe", ErrClosed}
 	}
@@ -125,17 +131,23 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 // itself (executor results, collected futures): it is accepted during
 // Shutdown, and refused only once the loop is closed.
 func (l *Loop) callSoonInternal(fn func()) bool {
-	_, ok := l.pushRemote(nil, fn, true)
+	_, ok := l.pushRemote(fn, nil, nil, true)
 	return ok
 }
 
-func (l *Loop) pushRemote(fn func(any), arg any, internal bool) (timer.Handle, bool) {
+// pushRemote queues afn(arg) if afn is not nil, else fn.
+func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal bool) (timer.Handle, bool) {
 	l.remoteMu.Lock()
 	if l.sealed || (l.refusing && !internal) {
 		l.remoteMu.Unlock()
 		return timer.Handle{}, false
 	}
-	h := l.remote.Push(fn, arg)
+	var h timer.Handle
+	if afn != nil {
+		h = l.remote.PushArg(afn, arg)
+	} else {
+		h = l.remote.Push(fn)
+	}
 	if l.remote.Len() == 1 {
 		l.hasRemote.Store(true)
 	}

@@ -109,8 +109,10 @@ func describe(fn func(any), arg any) (name, source string) {
 // slower than the threshold are logged.
 func (l *Loop) runDebug(n int) {
 	for ; n > 0; n-- {
-		fn, arg, ok := l.ready.Pop()
-		if !ok {
+		f, fn, arg := l.ready.Pop()
+		if f != nil {
+			fn, arg = callFunc, f
+		} else if fn == nil {
 			continue
 		}
 		l.stats.CallbacksRun++

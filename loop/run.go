@@ -141,10 +141,7 @@ func (l *Loop) runReady(n int) {
 		l.runDebug(n)
 	case l.cfg.panicMode == PanicCrash:
 		for ; n > 0; n-- {
-			if fn, arg, ok := l.ready.Pop(); ok {
-				l.stats.CallbacksRun++
-				fn(arg)
-			}
+			l.runNext()
 		}
 	default:
 		for n > 0 {
@@ -164,12 +161,21 @@ func (l *Loop) runBatch(n int) (left int) {
 	}()
 	for n > 0 {
 		n--
-		if fn, arg, ok := l.ready.Pop(); ok {
-			l.stats.CallbacksRun++
-			fn(arg)
-		}
+		l.runNext()
 	}
 	return 0
+}
+
+// runNext pops the next ready callback and runs it, unless it was cancelled.
+func (l *Loop) runNext() {
+	fn, afn, arg := l.ready.Pop()
+	if fn != nil {
+		l.stats.CallbacksRun++
+		fn()
+	} else if afn != nil {
+		l.stats.CallbacksRun++
+		afn(arg)
+	}
 }
 
 // RunUntilComplete is asyncio's run_until_complete: it runs the loop until

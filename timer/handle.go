@@ -9,15 +9,27 @@ const (
 	done // run, or taken by the loop to run
 )
 
-// A Slot is a timer: a callback fn(arg) with a deadline, kept by a Heap
-// until it is due and then handed to the ready Queue.
+// A Slot is a timer: a callback with a deadline, kept by a Heap until it is
+// due and then handed to the ready Queue. It takes 32 bytes.
 type Slot struct {
-	fn     func(any)
-	arg    any
-	when   int64 // nanoseconds since the Heap's epoch
+	fn     func()
 	h      *Heap
+	when   int64  // nanoseconds since the Heap's epoch
+	seq    uint32 // order of scheduling, for equal deadlines (wraps)
 	state  uint8
 	inHeap bool
+}
+
+// take marks a due timer as run and returns its callback, or nils if it was
+// cancelled.
+func (s *Slot) take() func() {
+	if s.state != pending {
+		return nil
+	}
+	fn := s.fn
+	s.state = done
+	s.fn = nil
+	return fn
 }
 
 // Handle is a scheduled callback: asyncio's Handle and TimerHandle. It is a
@@ -45,7 +57,7 @@ func (h Handle) Cancel() bool {
 			return false
 		}
 		c.states[h.i] = cancelled
-		c.fns[h.i], c.args[h.i] = nil, nil
+		c.clear(h.i)
 		c.tainted = true
 		return true
 	}
@@ -54,7 +66,7 @@ func (h Handle) Cancel() bool {
 		return false
 	}
 	s.state = cancelled
-	s.fn, s.arg = nil, nil
+	s.fn = nil
 	if s.inHeap {
 		s.h.cancelled++
 		s.h.maybeCompact()

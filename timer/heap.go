@@ -2,20 +2,23 @@ package timer
 
 import "time"
 
-// Compaction thresholds (asyncio's _MIN_SCHEDULED_TIMER_HANDLES and
-// _MIN_CANCELLED_TIMER_HANDLES_FRACTION): the heap is rebuilt without its
-// cancelled timers when it holds more than minCompact timers and more than
-// half of them are cancelled.
+// The heap is rebuilt without its cancelled timers when it holds more than
+// minCompact timers (asyncio's _MIN_SCHEDULED_TIMER_HANDLES) and more than a
+// quarter of them are cancelled. asyncio waits for half; a quarter, as in Go's
+// runtime timers, keeps fewer dead timers in the way: each one at the head
+// costs a sift-down, while a rebuild costs about as much as a few of those
+// per timer removed.
 const minCompact = 100
 
+// entry is a heap element: the deadline inline, so that sifting reads the
+// slot only to break ties.
 type entry struct {
 	when int64
-	seq  uint64
 	s    *Slot
 }
 
 func (a entry) less(b entry) bool {
-	return a.when < b.when || (a.when == b.when && a.seq < b.seq)
+	return a.when < b.when || (a.when == b.when && int32(a.s.seq-b.s.seq) < 0)
 }
 
 // Heap is the loop's timers: a 4-ary min-heap ordered by (deadline, order of
@@ -23,14 +26,15 @@ func (a entry) less(b entry) bool {
 // scheduled. Deadlines are nanoseconds since Epoch.
 //
 // Cancelled timers leave the heap lazily: from the head as they surface, and
-// all at once when more than half of a heap of over 100 timers is cancelled.
+// all at once when more than a quarter of a heap of over 100 timers is
+// cancelled.
 // Cancelling many timers therefore never makes memory grow without bound.
 //
 // A Heap is not safe for concurrent use.
 type Heap struct {
 	Epoch     time.Time
 	es        []entry
-	seq       uint64
+	seq       uint32
 	cancelled int
 }
 
@@ -40,11 +44,11 @@ func (h *Heap) Len() int { return len(h.es) }
 // Cancelled returns the number of cancelled timers still in the heap.
 func (h *Heap) Cancelled() int { return h.cancelled }
 
-// Push schedules fn(arg) at when and returns its handle.
-func (h *Heap) Push(when int64, fn func(any), arg any) Handle {
+// Push schedules fn at when and returns its handle.
+func (h *Heap) Push(when int64, fn func()) Handle {
 	h.seq++
-	s := &Slot{fn: fn, arg: arg, when: when, h: h, inHeap: true}
-	h.es = append(h.es, entry{when: when, seq: h.seq, s: s})
+	s := &Slot{fn: fn, when: when, h: h, seq: h.seq, inHeap: true}
+	h.es = append(h.es, entry{when: when, s: s})
 	h.up(len(h.es) - 1)
 	return Handle{s: s}
 }
@@ -72,7 +76,8 @@ func (h *Heap) PopDue(now int64) (*Slot, bool) {
 }
 
 // Purge is the start of asyncio's _run_once: rebuild the heap without its
-// cancelled timers if they are too many, else drop those at the head.
+// cancelled timers if they are too many (see minCompact), else drop those
+// at the head.
 func (h *Heap) Purge() {
 	if !h.maybeCompact() {
 		h.dropCancelledHead()
@@ -89,7 +94,7 @@ func (h *Heap) Clear() int {
 			e.s.state = done
 		}
 		e.s.inHeap = false
-		e.s.fn, e.s.arg = nil, nil
+		e.s.fn = nil
 	}
 	h.es, h.cancelled = nil, 0
 	return live
@@ -104,7 +109,7 @@ func (h *Heap) dropCancelledHead() {
 
 func (h *Heap) maybeCompact() bool {
 	n := len(h.es)
-	if n <= minCompact || 2*h.cancelled <= n {
+	if n <= minCompact || 4*h.cancelled <= n {
 		return false
 	}
 	live := h.es[:0]

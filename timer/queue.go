@@ -6,12 +6,14 @@ const chunkSize = 256
 // maxFreeChunks bounds the chunks a Queue keeps for reuse after a burst.
 const maxFreeChunks = 16
 
-// chunk holds up to chunkSize callbacks, as arrays rather than an array of
-// structs: 25 bytes a callback, which matters when a burst queues millions.
+// chunk holds up to chunkSize callbacks. A plain func() takes 9 bytes (the
+// func and a state byte): bursts of millions of callbacks are bound by how
+// much fresh memory they touch. Callbacks with an argument, and due timers,
+// use the args array, allocated for the chunks that need it.
 type chunk struct {
-	fns    [chunkSize]func(any)
-	args   [chunkSize]any
+	fns    [chunkSize]func()
 	states [chunkSize]uint8
+	args   *[chunkSize]argCall
 	n      uint32 // callbacks written
 	gen    uint32 // incremented on reuse, so old Handles cancel nothing
 	next   *chunk
@@ -19,6 +21,19 @@ type chunk struct {
 	// is then never reused, so that the cancelled callback's Handle keeps
 	// reporting Cancelled for as long as anyone holds it.
 	tainted bool
+}
+
+// argCall is fn(arg), or a due timer when fn is nil (arg is its *Slot).
+type argCall struct {
+	fn  func(any)
+	arg any
+}
+
+func (c *chunk) clear(i uint32) {
+	c.fns[i] = nil
+	if c.args != nil {
+		c.args[i] = argCall{}
+	}
 }
 
 // Queue is the FIFO of callbacks ready to run: asyncio's _ready deque. Its
@@ -38,9 +53,8 @@ type Queue struct {
 // Len returns the number of callbacks in the queue, cancelled ones included.
 func (q *Queue) Len() int { return q.n }
 
-// Push appends fn(arg) and returns its handle. A nil fn means that arg is a
-// func() to call.
-func (q *Queue) Push(fn func(any), arg any) Handle {
+// Push appends fn and returns its handle.
+func (q *Queue) Push(fn func()) Handle {
 	c := q.tail
 	if c == nil || c.n == chunkSize {
 		c = q.grow()
@@ -48,56 +62,66 @@ func (q *Queue) Push(fn func(any), arg any) Handle {
 	i := c.n
 	c.n++
 	q.n++
-	c.fns[i], c.args[i], c.states[i] = fn, arg, pending
+	c.fns[i], c.states[i] = fn, pending
 	return Handle{c: c, i: i, gen: c.gen}
+}
+
+// PushArg appends fn(arg) and returns its handle.
+func (q *Queue) PushArg(fn func(any), arg any) Handle {
+	return q.pushArg(argCall{fn, arg})
 }
 
 // PushTimer appends a due timer. It is checked for cancellation when it is
 // popped, not now.
 func (q *Queue) PushTimer(s *Slot) {
-	q.Push(nil, s)
+	q.pushArg(argCall{arg: s})
 }
 
-// Pop removes the callback at the head of a non-empty queue. It returns the
-// callback and true, or false if the callback was cancelled and must be
-// skipped.
-func (q *Queue) Pop() (fn func(any), arg any, live bool) {
+func (q *Queue) pushArg(a argCall) Handle {
+	c := q.tail
+	if c == nil || c.n == chunkSize {
+		c = q.grow()
+	}
+	if c.args == nil {
+		c.args = new([chunkSize]argCall)
+	}
+	i := c.n
+	c.n++
+	q.n++
+	c.args[i], c.states[i] = a, pending
+	return Handle{c: c, i: i, gen: c.gen}
+}
+
+// Pop removes the callback at the head of a non-empty queue and returns
+// it: either a func() (fn) or a func(any) and its argument (afn, arg).
+// Both funcs are nil if the callback was cancelled and must be skipped.
+func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	c := q.head
 	i := q.hi
 	q.hi++
 	q.n--
 	if c.states[i] == pending {
 		c.states[i] = done
-		fn, arg, live = c.fns[i], c.args[i], true
-		if fn == nil {
-			fn, arg, live = unwrap(arg)
+		if fn = c.fns[i]; fn != nil {
+			c.fns[i] = nil
+		} else {
+			a := &c.args[i]
+			afn, arg = a.fn, a.arg
+			*a = argCall{}
+			if afn == nil {
+				fn, arg = arg.(*Slot).take(), nil
+			}
 		}
+	} else {
+		c.clear(i)
 	}
-	c.fns[i], c.args[i] = nil, nil
 	if q.n == 0 {
 		q.reset()
 	} else if q.hi == c.n {
 		q.head, q.hi = c.next, 0
 		q.recycle(c)
 	}
-	return fn, arg, live
-}
-
-func callFunc(fn any) { fn.(func())() }
-
-// unwrap turns a callback stored without a fn into one to call: a func()
-// or a due timer.
-func unwrap(arg any) (func(any), any, bool) {
-	if s, ok := arg.(*Slot); ok {
-		if s.state != pending {
-			return nil, nil, false
-		}
-		fn, arg := s.fn, s.arg
-		s.state = done
-		s.fn, s.arg = nil, nil
-		return fn, arg, true
-	}
-	return callFunc, arg, true
+	return fn, afn, arg
 }
 
 // Splice moves every callback of o to the end of q, without copying: the
@@ -125,7 +149,7 @@ func (q *Queue) Splice(o *Queue) {
 func (q *Queue) Clear() int {
 	live := 0
 	for q.n > 0 {
-		if _, _, ok := q.Pop(); ok {
+		if fn, afn, _ := q.Pop(); fn != nil || afn != nil {
 			live++
 		}
 	}
