@@ -46,9 +46,14 @@ func (e *CancelledError) Unwrap() error { return e.Cause }
 
 // Cancelled returns an error matching ErrCancelled (and context.Canceled)
 // that carries cause; with a nil cause it returns ErrCancelled itself.
+//
+// A cause that already matches ErrCancelled is returned as it is.
 func Cancelled(cause error) error {
 	if cause == nil {
 		return ErrCancelled
+	}
+	if errors.Is(cause, ErrCancelled) {
+		return cause
 	}
 	return &CancelledError{Cause: cause}
 }

@@ -41,10 +41,11 @@ type Future[T any] struct {
 
 // extra holds the fields most futures never need.
 type extra[T any] struct {
-	more  []entry[T]
-	next  int32
-	name  string
-	track ErrorTracker
+	more     []entry[T]
+	next     int32
+	name     string
+	track    ErrorTracker
+	onCancel func(cause error) bool
 }
 
 // New returns a pending future bound to the loop s: asyncio's
@@ -108,6 +109,31 @@ func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) CancelWithCause(cause error) bool {
+	f.retrieved()
+	if f.state.Load() != statePending {
+		return false
+	}
+	if f.x != nil && f.x.onCancel != nil {
+		return f.x.onCancel(cause)
+	}
+	f.err = Cancelled(cause)
+	f.complete(stateCancelled)
+	return true
+}
+
+// OnCancel replaces what Cancel does while f is pending: Cancel and
+// CancelWithCause call fn and report its result, and fn decides when f is
+// really cancelled, with CancelNow. A task uses it so that cancelling its
+// future asks the task to cancel (asyncio's Task.cancel).
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) OnCancel(fn func(cause error) bool) { f.ext().onCancel = fn }
+
+// CancelNow cancels f even if OnCancel is set: it is CancelWithCause for the
+// code that installed the OnCancel func.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) CancelNow(cause error) bool {
 	f.retrieved()
 	if f.state.Load() != statePending {
 		return false

@@ -124,3 +124,54 @@ func BenchmarkFutureResolve(b *testing.B) {
 	l.CallSoon(l.Stop)
 	_ = l.RunForever()
 }
+
+// BenchmarkAwait is W6: a task awaits a future resolved by a callback one
+// loop hop later; ns/op is the cost of one await round trip.
+func BenchmarkAwait(b *testing.B) {
+	l := loop.New()
+	defer l.Close()
+	main := loop.Spawn(l, func(co *loop.Coro) (int, error) {
+		sum := 0
+		for i := range b.N {
+			f := future.New[int](l)
+			l.CallSoon(func() { f.SetResult(i) })
+			v, err := loop.Await(co, f)
+			if err != nil {
+				return 0, err
+			}
+			sum += v
+		}
+		return sum, nil
+	})
+	b.ResetTimer()
+	if _, err := loop.RunUntilComplete(l, main.Future); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSleepZero is W7's step: tasks yielding to the loop with
+// Sleep(co, 0); ns/op is one task step.
+func BenchmarkSleepZero(b *testing.B) {
+	l := loop.New()
+	defer l.Close()
+	const tasks = 1000
+	fs := make([]*future.Future[struct{}], tasks)
+	for i := range fs {
+		n := b.N / tasks
+		if i < b.N%tasks {
+			n++
+		}
+		fs[i] = loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+			for range n {
+				if err := loop.Sleep(co, 0); err != nil {
+					return struct{}{}, err
+				}
+			}
+			return struct{}{}, nil
+		}).Future
+	}
+	b.ResetTimer()
+	if _, err := loop.RunUntilComplete(l, loop.Gather(l, fs...)); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -48,11 +48,12 @@ type Loop struct {
 
 	shutdown atomic.Bool // Shutdown in progress: finish work, then close
 
-	cfg   config
-	stats Stats
-	errs  map[*errorRecord]struct{}
-	tasks taskSet
-	exec  executor
+	cfg     config
+	stats   Stats
+	errs    map[*errorRecord]struct{}
+	tasks   taskSet
+	curTask *task // the task whose body is running, if any
+	exec    executor
 }
 
 // Stats are counters and queue lengths of a loop, for introspection.

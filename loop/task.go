@@ -1,10 +1,445 @@
 package loop
 
-// taskSet is the set of unfinished tasks of a loop.
-type taskSet struct {
-	n int
+// The task invariant (asyncio's, at the top of its Task class): a task is
+// either waiting on a future (waiter is set, and the future will wake it
+// through a done-callback) and not scheduled, or scheduled (its step is in
+// the ready queue, or it is running) and not waiting. A done task is
+// neither.
+//
+// A task's body runs as an iter.Pull coroutine: its own goroutine, which
+// only the loop goroutine switches to (step) and which switches back only by
+// yielding (Await, Sleep). So exactly one of the loop and a task body runs
+// at a time, and task bodies touch loop state without locks.
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/aio-go/aio/future"
+)
+
+// taskCounter numbers tasks across loops ("Task-1", "Task-2", ...), as
+// asyncio's process-global counter does.
+var taskCounter atomic.Uint64
+
+// canceller is a pending future a task awaits, whatever its type.
+type canceller interface {
+	CancelWithCause(cause error) bool
 }
 
-func (ts *taskSet) stopAll(l *Loop) {}
+// finisher is the typed side of a task, seen from the untyped side.
+type finisher interface {
+	finish() // complete the task's future from what the body returned
+	Done() bool
+	String() string
+}
 
-func (l *Loop) cancelTasks() {}
+// task is the untyped part of a Task.
+type task struct {
+	l     *Loop
+	co    Coro
+	owner finisher // the *Task[T]
+	self  any      // the task's *future.Future[T], to catch a task awaiting itself
+	name  string
+
+	next func() (struct{}, bool)
+	stop func()
+	step func() // t.run, bound once: the task's wake-up callback
+
+	waiter     canceller // the future the task waits on, if any
+	mustCancel bool      // deliver a cancellation at the next resumption
+	cause      error
+	cancels    int // asyncio's cancelling() counter
+	started    bool
+	running    bool // the body is between a step and its yield
+	stopped    bool // the coroutine was stopped (loop closing): never yield again
+	finished   bool // the body has returned
+	panicked   *PanicError
+
+	ctx       context.Context
+	ctxCancel context.CancelCauseFunc
+
+	goid  uint64 // the coroutine's goroutine, recorded in debug mode
+	index int    // position in the loop's task set, -1 once removed
+}
+
+// Coro is the running task's capability: the argument of a task body, with
+// which it awaits (Await, Sleep) and reaches its loop. It belongs to the
+// task's body; it must not be shared with other goroutines or used after the
+// body returns.
+type Coro struct {
+	t     *task
+	yield func(struct{}) bool
+}
+
+// Loop returns the loop running the task.
+func (co *Coro) Loop() *Loop { return co.t.l }
+
+// Context returns a context that is cancelled when the task is cancelled
+// (with the cancellation as its cause) or done. It is created on first use.
+func (co *Coro) Context() context.Context {
+	t := co.t
+	if t.ctx == nil {
+		t.ctx, t.ctxCancel = context.WithCancelCause(context.Background())
+		if t.mustCancel || t.cancels > 0 {
+			t.ctxCancel(future.Cancelled(t.cause))
+		}
+	}
+	return t.ctx
+}
+
+// Task is a coroutine scheduled on a loop: asyncio's Task. Its body runs in
+// steps on the loop goroutine, suspending at each Await or Sleep. A Task is
+// also a future of its result: it embeds *future.Future[T], so Done,
+// Result, AddDoneCallback and Wait work on it, and it is awaitable with
+// Await(co, t.Future).
+//
+// Cancelling the task's future (t.Future.Cancel) is the same as t.Cancel.
+type Task[T any] struct {
+	*future.Future[T]
+	task
+	result T
+	err    error
+}
+
+// AnyTask is a task of any result type, as CurrentTask and Loop.Tasks
+// return them.
+type AnyTask interface {
+	Name() string
+	Cancel() bool
+	CancelWithCause(cause error) bool
+	Cancelling() int
+	Uncancel() int
+	Done() bool
+	Cancelled() bool
+	String() string
+}
+
+var _ AnyTask = (*Task[int])(nil)
+
+// Spawn is asyncio's create_task: it schedules body to run as a task on l
+// and returns the task. The body's first step runs in a later iteration,
+// after the callbacks already scheduled; Spawn returns at once. The task
+// completes with what body returns: a result, an error, or, when the error
+// matches future.ErrCancelled, cancelled. A panic in body completes the task
+// with a *PanicError.
+//
+// Spawn panics with an error matching ErrClosed if the loop is closed.
+//
+// Must be called on the loop goroutine.
+func Spawn[T any](l *Loop, body func(co *Coro) (T, error)) *Task[T] {
+	return SpawnNamed(l, "", body)
+}
+
+// SpawnNamed is Spawn with a name for the task; an empty name means
+// "Task-N", numbered across the process as asyncio numbers them.
+//
+// Must be called on the loop goroutine.
+func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Task[T] {
+	if body == nil {
+		panic("loop: Spawn with a nil body")
+	}
+	if l.closing.Load() {
+		panic(&opError{"Spawn", ErrClosed})
+	}
+	if name == "" {
+		name = "Task-" + strconv.FormatUint(taskCounter.Add(1), 10)
+	}
+	tk := &Task[T]{Future: future.New[T](l)}
+	t := &tk.task
+	t.l, t.owner, t.self, t.name = l, tk, tk.Future, name
+	t.co.t = t
+	t.step = t.run
+	tk.Future.SetName(name)
+	tk.Future.OnCancel(t.cancel)
+	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
+		t.co.yield = yield
+		if l.cfg.debug {
+			t.goid = goid()
+			l.cur.Store(t.goid)
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				t.panicked = newPanicError(r)
+			}
+			t.finished = true
+		}()
+		tk.result, tk.err = body(&t.co)
+	})
+	l.tasks.add(t)
+	l.CallSoon(t.step)
+	return tk
+}
+
+// Name returns the task's name.
+func (t *task) Name() string { return t.name }
+
+// Cancel is asyncio's Task.cancel: it asks the task to cancel. If the task
+// waits on a future, that future is cancelled now and the task sees the
+// cancellation when it resumes; otherwise the next Await or Sleep the task
+// reaches returns an error matching future.ErrCancelled (a task cancelled
+// before its first step never runs its body). The body may handle the
+// error and go on: a cancellation is a request. Cancel reports false if the
+// task is done; otherwise true, and it counts the request (Cancelling).
+//
+// Must be called on the loop goroutine.
+func (t *Task[T]) Cancel() bool { return t.cancel(nil) }
+
+// CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
+// cancellation error then matches cause as well as future.ErrCancelled.
+//
+// Must be called on the loop goroutine.
+func (t *Task[T]) CancelWithCause(cause error) bool { return t.cancel(cause) }
+
+func (t *task) cancel(cause error) bool {
+	if t.owner.Done() {
+		return false
+	}
+	t.cancels++
+	if t.ctxCancel != nil {
+		t.ctxCancel(future.Cancelled(cause))
+	}
+	if t.waiter != nil && t.waiter.CancelWithCause(cause) {
+		return true
+	}
+	t.mustCancel = true
+	t.cause = cause
+	return true
+}
+
+// Cancelling is asyncio's Task.cancelling: the number of cancellation
+// requests not withdrawn by Uncancel.
+//
+// Must be called on the loop goroutine.
+func (t *task) Cancelling() int { return t.cancels }
+
+// Uncancel is asyncio's Task.uncancel: it withdraws one cancellation
+// request and returns the number left. When none is left, a cancellation
+// not yet delivered is dropped. Structured constructs (Timeout, TaskGroup)
+// use it to tell their own cancellations from others.
+//
+// Must be called on the loop goroutine.
+func (t *task) Uncancel() int {
+	if t.cancels > 0 {
+		t.cancels--
+		if t.cancels == 0 {
+			t.mustCancel = false
+		}
+	}
+	return t.cancels
+}
+
+// String describes the task: name and state.
+func (t *Task[T]) String() string {
+	return "Task<" + t.name + " " + t.state() + ">"
+}
+
+func (t *Task[T]) state() string {
+	switch {
+	case t.Future.Cancelled():
+		return "cancelled"
+	case t.Future.Done():
+		if t.Future.Err() != nil {
+			return "failed"
+		}
+		return "done"
+	case t.waiter != nil:
+		return "waiting"
+	}
+	return "pending"
+}
+
+// run is one step: asyncio's Task.__step. It resumes the body until its
+// next suspension or its end.
+func (t *task) run() {
+	if t.finished || t.stopped {
+		return
+	}
+	if !t.started && t.mustCancel {
+		// Cancelled before its first step: the body never runs.
+		t.stopped = true
+		t.stop()
+		t.finished = true
+		t.owner.finish()
+		return
+	}
+	t.started = true
+	l := t.l
+	prev := l.curTask
+	l.curTask = t
+	t.running = true
+	if l.cfg.debug && t.goid != 0 {
+		l.cur.Store(t.goid)
+	}
+	t.next()
+	if l.cfg.debug {
+		l.cur.Store(l.goid.Load())
+	}
+	t.running = false
+	l.curTask = prev
+	if t.finished {
+		t.stop()
+		t.owner.finish()
+	}
+}
+
+// finish completes the task's future from what the body returned.
+func (t *Task[T]) finish() {
+	t.l.tasks.remove(&t.task)
+	if t.ctxCancel != nil {
+		t.ctxCancel(context.Canceled)
+	}
+	f := t.Future
+	switch {
+	case t.panicked != nil:
+		f.SetError(t.panicked)
+	case !t.started || t.mustCancel:
+		// Cancelled before it started, or cancelled during the step in
+		// which it returned: asyncio ends such a task cancelled.
+		f.CancelNow(t.cause)
+	case t.err != nil && errors.Is(t.err, future.ErrCancelled):
+		f.CancelNow(t.err)
+	case t.err != nil:
+		f.SetError(t.err)
+	default:
+		f.SetResult(t.result)
+	}
+	t.result, t.err = *new(T), nil
+}
+
+// suspend yields the running task's body to the loop. It reports false if
+// the coroutine was stopped (the loop is closing); the caller must not
+// yield again then.
+func (co *Coro) suspend(op string) bool {
+	t := co.t
+	if t.l.curTask != t || !t.running {
+		panic("loop: " + op + " called outside its task's body")
+	}
+	if t.stopped {
+		return false
+	}
+	if !co.yield(struct{}{}) {
+		t.stopped = true
+		return false
+	}
+	return true
+}
+
+// takeCancel returns the pending cancellation error, if any, and clears it.
+func (t *task) takeCancel() error {
+	if !t.mustCancel {
+		return nil
+	}
+	t.mustCancel = false
+	return future.Cancelled(t.cause)
+}
+
+// CurrentTask is asyncio's current_task: the task whose body is running on
+// l, or nil in a plain callback or outside the loop.
+//
+// Must be called on the loop goroutine.
+func CurrentTask(l *Loop) AnyTask {
+	if l.curTask == nil {
+		return nil
+	}
+	return l.curTask.owner.(AnyTask)
+}
+
+// Tasks is asyncio's all_tasks: the tasks of l that are not done, in the
+// order they were spawned.
+//
+// Must be called on the loop goroutine.
+func (l *Loop) Tasks() []AnyTask {
+	out := make([]AnyTask, 0, l.tasks.n)
+	for _, t := range l.tasks.ts {
+		if t != nil {
+			out = append(out, t.owner.(AnyTask))
+		}
+	}
+	return out
+}
+
+// errStopped is what Await and Sleep return in a task whose coroutine the
+// closing loop stopped.
+var errStopped = &opError{"Await", ErrClosed}
+
+// taskSet is the loop's unfinished tasks, in the order they were spawned.
+// The loop holds them strongly: a parked coroutine is a GC root anyway.
+type taskSet struct {
+	ts []*task // nil where a task was removed
+	n  int
+}
+
+func (s *taskSet) add(t *task) {
+	t.index = len(s.ts)
+	s.ts = append(s.ts, t)
+	s.n++
+}
+
+func (s *taskSet) remove(t *task) {
+	if t.index < 0 {
+		return
+	}
+	s.ts[t.index] = nil
+	t.index = -1
+	s.n--
+	if len(s.ts) > 64 && len(s.ts) > 2*s.n {
+		k := 0
+		for _, u := range s.ts {
+			if u != nil {
+				u.index = k
+				s.ts[k] = u
+				k++
+			}
+		}
+		clear(s.ts[k:])
+		s.ts = s.ts[:k]
+	}
+}
+
+// live returns the unfinished tasks.
+func (s *taskSet) live() []*task {
+	out := make([]*task, 0, s.n)
+	for _, t := range s.ts {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// stopAll ends every unfinished task's coroutine (Close): the body's
+// pending Await or Sleep returns an error matching ErrClosed, and so does
+// every later one, without suspending; the body runs to its end now. The
+// task ends cancelled, or failed if the body panicked.
+func (s *taskSet) stopAll(l *Loop) {
+	for _, t := range s.live() {
+		l.stopTask(t)
+	}
+}
+
+func (l *Loop) stopTask(t *task) {
+	if !t.finished {
+		t.stopped = true
+		prev := l.curTask
+		l.curTask, t.running = t, true
+		t.stop()
+		l.curTask, t.running = prev, false
+	}
+	t.finished = true
+	t.mustCancel = true
+	if t.cause == nil {
+		t.cause = ErrClosed
+	}
+	t.owner.finish()
+}
+
+// cancelTasks cancels every unfinished task (Shutdown, Run).
+func (l *Loop) cancelTasks() {
+	for _, t := range l.tasks.live() {
+		t.cancel(nil)
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/loop"
+)
+
+// W6: one task awaits N futures, each resolved by a callback one loop hop
+// later.
+func runW6(scale float64) (result, error) {
+	n := scaled(200_000, scale)
+	var el time.Duration
+	sum := 0
+	l := loop.New()
+	main := loop.Spawn(l, func(co *loop.Coro) (int, error) {
+		t0 := time.Now()
+		for i := range n {
+			f := future.New[int](l)
+			l.CallSoon(func() { f.SetResult(i) })
+			v, err := loop.Await(co, f)
+			if err != nil {
+				return 0, err
+			}
+			sum += v
+		}
+		el = time.Since(t0)
+		return sum, nil
+	})
+	_, err := loop.RunUntilComplete(l, main.Future)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if want := n * (n - 1) / 2; err == nil && sum != want {
+		err = fmt.Errorf("W6: sum %d, want %d", sum, want)
+	}
+	return result{ops: n, elapsed: el, note: fmt.Sprintf("%.0f ns/await", float64(el.Nanoseconds())/float64(n))}, err
+}
+
+// W7: T tasks each yield to the loop 10 times; the main task gathers them.
+func runW7(scale float64) (result, error) {
+	t := scaled(100_000, scale)
+	const steps = 10
+	var el time.Duration
+	count := 0
+	l := loop.New()
+	main := loop.Spawn(l, func(co *loop.Coro) (int, error) {
+		t0 := time.Now()
+		fs := make([]*future.Future[struct{}], t)
+		for i := range fs {
+			fs[i] = loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+				for range steps {
+					if err := loop.Sleep(co, 0); err != nil {
+						return struct{}{}, err
+					}
+					count++
+				}
+				return struct{}{}, nil
+			}).Future
+		}
+		_, err := loop.Await(co, loop.Gather(l, fs...))
+		el = time.Since(t0)
+		return count, err
+	})
+	_, err := loop.RunUntilComplete(l, main.Future)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && count != steps*t {
+		err = fmt.Errorf("W7: steps %d, want %d", count, steps*t)
+	}
+	return result{ops: steps * t, elapsed: el}, err
+}

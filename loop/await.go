@@ -1,0 +1,87 @@
+package loop
+
+import (
+	"errors"
+	"time"
+
+	"github.com/aio-go/aio/future"
+)
+
+// ErrAwaitSelf is returned by Await when a task awaits its own future.
+var ErrAwaitSelf = errors.New("loop: a task cannot await itself")
+
+// Await is asyncio's await: it suspends the task until f is done and
+// returns f's result and error. A future that is already done does not
+// suspend the task at all. The task resumes in the iteration after f
+// completes: f's done-callback resumes it, with no extra hop.
+//
+// Await returns an error matching ErrOtherLoop if f belongs to another
+// loop, and ErrAwaitSelf if f is the task's own future; it panics if it is
+// called outside the body of the task co belongs to.
+//
+// Cancellation: if the task is cancelled while waiting, f is cancelled
+// (asyncio cancels the awaited future) and Await returns f's cancellation
+// error; if f cannot be cancelled any more, or the cancellation arrives
+// after f completed but before the task resumed, Await returns an error
+// matching future.ErrCancelled and f's result is left in f. If the loop
+// closes, Await returns an error matching ErrClosed.
+func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
+	t := co.t
+	var zero T
+	if f.Scheduler() != future.Scheduler(t.l) {
+		return zero, &opError{"Await", ErrOtherLoop}
+	}
+	if any(f) == t.self {
+		return zero, ErrAwaitSelf
+	}
+	if f.Done() {
+		return f.Result()
+	}
+	if t.stopped {
+		return zero, errStopped
+	}
+	t.waiter = f
+	f.OnDone(t.step)
+	if t.mustCancel && f.CancelWithCause(t.cause) {
+		t.mustCancel = false
+	}
+	ok := co.suspend("Await")
+	t.waiter = nil
+	if !ok {
+		return zero, errStopped
+	}
+	if err := t.takeCancel(); err != nil {
+		return zero, err
+	}
+	return f.Result()
+}
+
+// Await is the method form of the package function Await, for a task's own
+// future: t.Await(co) waits for t.
+func (t *Task[T]) Await(co *Coro) (T, error) { return Await(co, t.Future) }
+
+// Sleep is asyncio's sleep: it suspends the task for d on the loop's clock.
+// Sleep(co, 0) (or any d <= 0) yields to the loop for exactly one
+// iteration: callbacks already scheduled run first.
+//
+// Cancellation: a cancelled Sleep returns an error matching
+// future.ErrCancelled at once, and its timer is cancelled. If the loop
+// closes, Sleep returns an error matching ErrClosed.
+func Sleep(co *Coro, d time.Duration) error {
+	t := co.t
+	if d > 0 {
+		f := future.New[struct{}](t.l)
+		h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
+		_, err := Await(co, f)
+		h.Cancel()
+		return err
+	}
+	if t.stopped {
+		return errStopped
+	}
+	t.l.CallSoon(t.step)
+	if !co.suspend("Sleep") {
+		return errStopped
+	}
+	return t.takeCancel()
+}

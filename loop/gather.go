@@ -1,0 +1,161 @@
+package loop
+
+import (
+	"errors"
+
+	"github.com/aio-go/aio/future"
+)
+
+// Outcome is one child's result in GatherSettled: asyncio's gather with
+// return_exceptions=True, where a failed child contributes its error.
+type Outcome[T any] struct {
+	Value T
+	Err   error
+}
+
+// Gather is asyncio's gather: a future of the children's results, in the
+// order of fs (not the order they complete in). It fails with the first
+// child error as soon as that child fails; the other children are not
+// cancelled and keep running, and their later errors count as retrieved. A
+// cancelled child makes Gather fail with an error matching
+// future.ErrCancelled (Gather's future itself is then not Cancelled, as in
+// asyncio). A future given twice is one child whose result appears twice.
+// If every child is already done, so is the returned future; with no
+// children, it is done with an empty slice.
+//
+// Cancelling the returned future cancels every child that is not done; it
+// completes, with an error matching future.ErrCancelled, once all of them
+// have finished.
+//
+// Must be called on the loop goroutine.
+func Gather[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]T] {
+	g := newGather(l, fs, false)
+	return g.out
+}
+
+// GatherSettled is Gather with return_exceptions=True: it waits for every
+// child and returns each one's value or error (a cancelled child's error
+// matches future.ErrCancelled). It fails only if it is itself cancelled.
+//
+// Must be called on the loop goroutine.
+func GatherSettled[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]Outcome[T]] {
+	g := newGather(l, fs, true)
+	return g.settled
+}
+
+type gather[T any] struct {
+	l         *Loop
+	fs        []*future.Future[T]
+	children  []*future.Future[T] // fs without duplicates
+	left      int
+	settle    bool
+	cancelReq bool
+	out       *future.Future[[]T]
+	settled   *future.Future[[]Outcome[T]]
+}
+
+func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
+	g := &gather[T]{l: l, fs: fs, settle: settle}
+	if settle {
+		g.settled = future.New[[]Outcome[T]](l)
+		g.settled.OnCancel(g.cancel)
+	} else {
+		g.out = future.New[[]T](l)
+		g.out.OnCancel(g.cancel)
+	}
+	seen := make(map[*future.Future[T]]bool, len(fs))
+	for _, f := range fs {
+		if f.Scheduler() != future.Scheduler(l) {
+			panic(&opError{"Gather", ErrOtherLoop})
+		}
+		if !seen[f] {
+			seen[f] = true
+			g.children = append(g.children, f)
+		}
+	}
+	g.left = len(g.children)
+	if g.left == 0 {
+		g.finish()
+		return g
+	}
+	for _, f := range g.children {
+		if f.Done() {
+			g.childDone(f)
+		} else {
+			f.AddDoneCallback(g.childDone)
+		}
+	}
+	return g
+}
+
+func (g *gather[T]) done() bool {
+	if g.settle {
+		return g.settled.Done()
+	}
+	return g.out.Done()
+}
+
+func (g *gather[T]) childDone(f *future.Future[T]) {
+	g.left--
+	if g.done() {
+		// Gather already failed: later errors count as retrieved.
+		_ = f.Err()
+		return
+	}
+	if !g.settle && !g.cancelReq {
+		if err := f.Err(); err != nil {
+			g.out.SetError(err)
+			return
+		}
+	}
+	if g.left == 0 {
+		g.finish()
+	}
+}
+
+// finish completes the gather once every child is done.
+func (g *gather[T]) finish() {
+	if g.cancelReq {
+		err := future.Cancelled(nil)
+		for _, f := range g.children {
+			if e := f.Err(); e != nil && errors.Is(e, future.ErrCancelled) {
+				err = e
+				break
+			}
+		}
+		if g.settle {
+			g.settled.SetError(err)
+		} else {
+			g.out.SetError(err)
+		}
+		return
+	}
+	if g.settle {
+		res := make([]Outcome[T], len(g.fs))
+		for i, f := range g.fs {
+			res[i].Value, res[i].Err = f.Result()
+		}
+		g.settled.SetResult(res)
+		return
+	}
+	res := make([]T, len(g.fs))
+	for i, f := range g.fs {
+		res[i], _ = f.Result()
+	}
+	g.out.SetResult(res)
+}
+
+// cancel is the outer future's Cancel: cancel the children and let the
+// gather finish when they have.
+func (g *gather[T]) cancel(cause error) bool {
+	cancelled := false
+	for _, f := range g.children {
+		if f.CancelWithCause(cause) {
+			cancelled = true
+		}
+	}
+	if cancelled {
+		g.cancelReq = true
+	}
+	return cancelled
+}
