@@ -28,7 +28,6 @@ const (
 type Future[T any] struct {
 	s     Scheduler
 	value T
-	err   error
 	state atomic.Uint32
 
 	// Done-callbacks: the first inline, the others in x (see callbacks.go).
@@ -39,8 +38,10 @@ type Future[T any] struct {
 	x       *extra[T] // rarely used fields
 }
 
-// extra holds the fields most futures never need.
+// extra holds the fields most futures never need: a future that succeeds
+// with at most one callback takes 64 bytes (for a word-sized T).
 type extra[T any] struct {
+	err      error
 	more     []entry[T]
 	next     int32
 	name     string
@@ -89,7 +90,7 @@ func (f *Future[T]) SetError(err error) bool {
 	if f.state.Load() != statePending {
 		return false
 	}
-	f.err = err
+	f.ext().err = err
 	t := f.s.TrackError(err, f.String())
 	f.ext().track = t
 	runtime.AddCleanup(f, ErrorTracker.Collected, t)
@@ -116,7 +117,7 @@ func (f *Future[T]) CancelWithCause(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil {
 		return f.x.onCancel(cause)
 	}
-	f.err = Cancelled(cause)
+	f.ext().err = Cancelled(cause)
 	f.complete(stateCancelled)
 	return true
 }
@@ -138,7 +139,7 @@ func (f *Future[T]) CancelNow(cause error) bool {
 	if f.state.Load() != statePending {
 		return false
 	}
-	f.err = Cancelled(cause)
+	f.ext().err = Cancelled(cause)
 	f.complete(stateCancelled)
 	return true
 }
@@ -166,10 +167,10 @@ func (f *Future[T]) Result() (T, error) {
 		return zero, ErrInvalidState
 	case stateCancelled:
 		var zero T
-		return zero, f.err
+		return zero, f.x.err
 	}
 	f.retrieved()
-	return f.value, f.err
+	return f.value, f.error()
 }
 
 // Err is asyncio's exception: the error f completed with, nil if it
@@ -203,10 +204,18 @@ func (f *Future[T]) String() string {
 	case stateCancelled:
 		return name + "<cancelled>"
 	}
-	if f.err != nil {
-		return name + "<error: " + f.err.Error() + ">"
+	if err := f.error(); err != nil {
+		return name + "<error: " + err.Error() + ">"
 	}
 	return name + "<done>"
+}
+
+// error returns the error f completed with, if any.
+func (f *Future[T]) error() error {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.err
 }
 
 func (f *Future[T]) ext() *extra[T] {

@@ -38,15 +38,16 @@ func Run[T any](ctx context.Context, body func(co *Coro) (T, error), opts ...Opt
 	return res, err
 }
 
-// finishTasks cancels the remaining tasks and runs the loop until they and
-// the executor's work are done, reporting tasks that failed otherwise than
-// by cancellation (asyncio.run's _cancel_all_tasks).
+// finishTasks cancels the remaining tasks and runs the loop until they, the
+// executor's work and the callbacks already scheduled are done, reporting
+// tasks that failed otherwise than by cancellation (asyncio.run's
+// _cancel_all_tasks). Timers still pending are left to Close.
 func (l *Loop) finishTasks() {
 	left := l.tasks.live()
 	for _, t := range left {
 		t.cancel(nil)
 	}
-	l.runUntil(func() bool { return l.tasks.n == 0 && l.exec.idle() })
+	l.runUntil(l.quiescent)
 	for _, t := range left {
 		err := t.owner.(interface{ Err() error }).Err()
 		if err != nil && !errors.Is(err, future.ErrCancelled) {
