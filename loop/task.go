@@ -43,7 +43,8 @@ type task struct {
 	co    Coro
 	owner finisher // the *Task[T]
 	self  any      // the task's *future.Future[T], to catch a task awaiting itself
-	name  string
+	name  string   // empty for "Task-<id>", formatted when asked for
+	id    uint64
 
 	next func() (struct{}, bool)
 	stop func()
@@ -145,15 +146,14 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	if l.closing.Load() {
 		panic(&opError{"Spawn", ErrClosed})
 	}
-	if name == "" {
-		name = "Task-" + strconv.FormatUint(taskCounter.Add(1), 10)
-	}
 	tk := &Task[T]{Future: future.New[T](l)}
 	t := &tk.task
 	t.l, t.owner, t.self, t.name = l, tk, tk.Future, name
+	if name == "" {
+		t.id = taskCounter.Add(1)
+	}
 	t.co.t = t
 	t.step = t.run
-	tk.Future.SetName(name)
 	tk.Future.OnCancel(t.cancel)
 	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
 		t.co.yield = yield
@@ -175,7 +175,12 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 }
 
 // Name returns the task's name.
-func (t *task) Name() string { return t.name }
+func (t *task) Name() string {
+	if t.name == "" {
+		t.name = "Task-" + strconv.FormatUint(t.id, 10)
+	}
+	return t.name
+}
 
 // Cancel is asyncio's Task.cancel: it asks the task to cancel. If the task
 // waits on a future, that future is cancelled now and the task sees the
@@ -234,7 +239,7 @@ func (t *task) Uncancel() int {
 
 // String describes the task: name and state.
 func (t *Task[T]) String() string {
-	return "Task<" + t.name + " " + t.state() + ">"
+	return "Task<" + t.Name() + " " + t.state() + ">"
 }
 
 func (t *Task[T]) state() string {
@@ -293,6 +298,9 @@ func (t *Task[T]) finish() {
 		t.ctxCancel(context.Canceled)
 	}
 	f := t.Future
+	if t.panicked != nil || (t.err != nil && !errors.Is(t.err, future.ErrCancelled)) {
+		f.SetName(t.Name()) // for the report if nobody retrieves the error
+	}
 	switch {
 	case t.panicked != nil:
 		f.SetError(t.panicked)
