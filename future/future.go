@@ -91,10 +91,10 @@ func (f *Future[T]) SetError(err error) bool {
 		return false
 	}
 	f.ext().err = err
-	t := f.s.TrackError(err, f.String())
-	f.ext().track = t
-	runtime.AddCleanup(f, ErrorTracker.Collected, t)
 	f.complete(stateDone)
+	t := f.s.TrackError(err, f.String())
+	f.x.track = t
+	runtime.AddCleanup(f, ErrorTracker.Collected, t)
 	return true
 }
 

@@ -96,6 +96,7 @@ func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 	}
 	if l.cfg.debug {
 		l.checkGoroutine(op)
+		return l.timers.PushNote(when, fn, &tracedCall{source: callerSource()})
 	}
 	return l.timers.Push(when, fn)
 }

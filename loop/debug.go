@@ -65,9 +65,13 @@ func runTraced(a any) {
 
 // traced wraps fn(arg) with the place it was scheduled from.
 func (l *Loop) traced(fn func(any), arg any) (func(any), any) {
-	source := "?"
-	// Skip traced, the loop method, and its public wrapper if any.
-	for skip := 2; skip < 6; skip++ {
+	return runTraced, &tracedCall{fn: fn, arg: arg, source: callerSource()}
+}
+
+// callerSource is the file:line of the first caller outside aio's loop and
+// future packages: where a callback was scheduled.
+func callerSource() string {
+	for skip := 2; skip < 10; skip++ {
 		pc, file, line, ok := runtime.Caller(skip)
 		if !ok {
 			break
@@ -75,10 +79,9 @@ func (l *Loop) traced(fn func(any), arg any) (func(any), any) {
 		if f := runtime.FuncForPC(pc); f != nil && isInternal(f.Name()) {
 			continue
 		}
-		source = fmt.Sprintf("%s:%d", file, line)
-		break
+		return fmt.Sprintf("%s:%d", file, line)
 	}
-	return runTraced, &tracedCall{fn: fn, arg: arg, source: source}
+	return "?"
 }
 
 func isInternal(name string) bool {
@@ -111,7 +114,11 @@ func (l *Loop) runDebug(n int) {
 	for ; n > 0; n-- {
 		f, fn, arg := l.ready.Pop()
 		if f != nil {
-			fn, arg = callFunc, f
+			if tc, ok := arg.(*tracedCall); ok { // a timer's note
+				fn, arg = runTraced, &tracedCall{fn: callFunc, arg: f, source: tc.source}
+			} else {
+				fn, arg = callFunc, f
+			}
 		} else if fn == nil {
 			continue
 		}

@@ -20,16 +20,20 @@ type Slot struct {
 	inHeap bool
 }
 
-// take marks a due timer as run and returns its callback, or nils if it was
-// cancelled.
-func (s *Slot) take() func() {
-	if s.state != pending {
-		return nil
+// take marks a due timer as run and returns its callback and note, or nils
+// if it was cancelled.
+func (s *Slot) take() (fn func(), note any) {
+	if s.h.notes != nil {
+		note = s.h.notes[s]
+		delete(s.h.notes, s)
 	}
-	fn := s.fn
+	if s.state != pending {
+		return nil, nil
+	}
+	fn = s.fn
 	s.state = done
 	s.fn = nil
-	return fn
+	return fn, note
 }
 
 // Handle is a scheduled callback: asyncio's Handle and TimerHandle. It is a
@@ -67,6 +71,9 @@ func (h Handle) Cancel() bool {
 	}
 	s.state = cancelled
 	s.fn = nil
+	if s.h.notes != nil {
+		delete(s.h.notes, s)
+	}
 	if s.inHeap {
 		s.h.cancelled++
 		s.h.maybeCompact()

@@ -1,6 +1,10 @@
 package timer
 
-import "time"
+import (
+	"math"
+	"slices"
+	"time"
+)
 
 // The heap is rebuilt without its cancelled timers when it holds more than
 // minCompact timers (asyncio's _MIN_SCHEDULED_TIMER_HANDLES) and more than a
@@ -18,7 +22,7 @@ type entry struct {
 }
 
 func (a entry) less(b entry) bool {
-	return a.when < b.when || (a.when == b.when && int32(a.s.seq-b.s.seq) < 0)
+	return a.when < b.when || (a.when == b.when && a.s.seq < b.s.seq)
 }
 
 // Heap is the loop's timers: a 4-ary min-heap ordered by (deadline, order of
@@ -36,6 +40,7 @@ type Heap struct {
 	es        []entry
 	seq       uint32
 	cancelled int
+	notes     map[*Slot]any // debug information of some timers (PushNote)
 }
 
 // Len returns the number of timers in the heap, cancelled ones included.
@@ -46,11 +51,44 @@ func (h *Heap) Cancelled() int { return h.cancelled }
 
 // Push schedules fn at when and returns its handle.
 func (h *Heap) Push(when int64, fn func()) Handle {
+	if h.seq == math.MaxUint32 {
+		h.renumber()
+	}
 	h.seq++
 	s := &Slot{fn: fn, when: when, h: h, seq: h.seq, inHeap: true}
 	h.es = append(h.es, entry{when: when, s: s})
 	h.up(len(h.es) - 1)
 	return Handle{s: s}
+}
+
+// PushNote is Push with a note (debug information) that Queue.Pop returns
+// with the callback when the timer runs.
+func (h *Heap) PushNote(when int64, fn func(), note any) Handle {
+	hd := h.Push(when, fn)
+	if note != nil {
+		if h.notes == nil {
+			h.notes = make(map[*Slot]any)
+		}
+		h.notes[hd.s] = note
+	}
+	return hd
+}
+
+// renumber gives the timers in the heap the sequence numbers 1..n in their
+// order, when the 32-bit counter runs out: relative order, and so the heap,
+// is unchanged.
+func (h *Heap) renumber() {
+	order := slices.Clone(h.es)
+	slices.SortFunc(order, func(a, b entry) int {
+		if a.less(b) {
+			return -1
+		}
+		return 1
+	})
+	for i, e := range order {
+		e.s.seq = uint32(i + 1)
+	}
+	h.seq = uint32(len(order))
 }
 
 // Next returns the deadline of the earliest live timer, after dropping
@@ -96,7 +134,7 @@ func (h *Heap) Clear() int {
 		e.s.inHeap = false
 		e.s.fn = nil
 	}
-	h.es, h.cancelled = nil, 0
+	h.es, h.cancelled, h.notes = nil, 0, nil
 	return live
 }
 

@@ -15,6 +15,7 @@ type chunk struct {
 	states [chunkSize]uint8
 	args   *[chunkSize]argCall
 	n      uint32 // callbacks written
+	lo     uint32 // first callback not yet popped when the chunk was spliced in
 	gen    uint32 // incremented on reuse, so old Handles cancel nothing
 	next   *chunk
 	// tainted is set when a callback of this chunk was cancelled: the chunk
@@ -95,6 +96,8 @@ func (q *Queue) pushArg(a argCall) Handle {
 // Pop removes the callback at the head of a non-empty queue and returns
 // it: either a func() (fn) or a func(any) and its argument (afn, arg).
 // Both funcs are nil if the callback was cancelled and must be skipped.
+// For a timer pushed with a note (Heap.PushNote), fn comes with the note in
+// arg.
 func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	c := q.head
 	i := q.hi
@@ -109,7 +112,7 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 			afn, arg = a.fn, a.arg
 			*a = argCall{}
 			if afn == nil {
-				fn, arg = arg.(*Slot).take(), nil
+				fn, arg = arg.(*Slot).take()
 			}
 		}
 	} else {
@@ -118,7 +121,8 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	if q.n == 0 {
 		q.reset()
 	} else if q.hi == c.n {
-		q.head, q.hi = c.next, 0
+		q.head = c.next
+		q.hi = q.head.lo
 		q.recycle(c)
 	}
 	return fn, afn, arg
@@ -137,6 +141,7 @@ func (q *Queue) Splice(o *Queue) {
 		}
 		q.head, q.hi = o.head, o.hi
 	} else {
+		o.head.lo = o.hi
 		q.tail.next = o.head
 	}
 	q.tail = o.tail
@@ -166,7 +171,7 @@ func (q *Queue) reset() {
 		q.head, q.tail = nil, nil
 		return
 	}
-	c.n = 0
+	c.n, c.lo = 0, 0
 	c.gen++
 }
 
@@ -192,7 +197,7 @@ func (q *Queue) recycle(c *chunk) {
 	if c.tainted || q.nfree >= maxFreeChunks {
 		return
 	}
-	c.n = 0
+	c.n, c.lo = 0, 0
 	c.gen++
 	c.next = q.free
 	q.free = c
