@@ -51,6 +51,8 @@ type extra[T any] struct {
 
 // New returns a pending future bound to the loop s: asyncio's
 // loop.create_future.
+//
+// Safe for concurrent use by multiple goroutines: it only allocates.
 func New[T any](s Scheduler) *Future[T] {
 	if s == nil {
 		panic("future: New with a nil Scheduler")

@@ -172,6 +172,7 @@ func (l *Loop) wakeUp() {
 func (l *Loop) drainRemote() {
 	l.remoteMu.Lock()
 	l.ready.Splice(&l.remote)
+	l.ready.ShareFree(&l.remote)
 	l.hasRemote.Store(false)
 	l.remoteMu.Unlock()
 }

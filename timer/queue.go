@@ -149,6 +149,21 @@ func (q *Queue) Splice(o *Queue) {
 	o.head, o.tail, o.hi, o.n = nil, nil, 0, 0
 }
 
+// ShareFree gives o one of q's spare chunks if o has none, so that a queue
+// that is only ever spliced from (the loop's queue of callbacks from other
+// goroutines) reuses chunks instead of allocating them.
+func (q *Queue) ShareFree(o *Queue) {
+	if o.free != nil || q.free == nil {
+		return
+	}
+	c := q.free
+	q.free = c.next
+	q.nfree--
+	c.next = nil
+	o.free = c
+	o.nfree = 1
+}
+
 // Clear drops every callback in the queue without running it and returns the
 // number of live (not cancelled) callbacks dropped.
 func (q *Queue) Clear() int {
