@@ -44,7 +44,7 @@ type extra[T any] struct {
 	err      error
 	more     []entry[T]
 	next     int32
-	name     string
+	name     Namer
 	track    ErrorTracker
 	onCancel func(cause error) bool
 }
@@ -185,16 +185,30 @@ func (f *Future[T]) Err() error {
 	return err
 }
 
-// SetName names f in logs and reports (tasks use it for their names).
+// Namer names a future in logs and reports, when asked (see SetNamer).
+type Namer interface{ Name() string }
+
+type fixedName string
+
+func (n fixedName) Name() string { return string(n) }
+
+// SetName names f in logs and reports.
 //
 // Must be called on the loop goroutine.
-func (f *Future[T]) SetName(name string) { f.ext().name = name }
+func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
+
+// SetNamer makes f take its name from n, when a log or report needs it: a
+// task's future is named after the task without formatting the name when
+// the task is spawned.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) SetNamer(n Namer) { f.ext().name = n }
 
 // String describes f: its name (or type) and state.
 func (f *Future[T]) String() string {
 	name := ""
-	if f.x != nil {
-		name = f.x.name
+	if f.x != nil && f.x.name != nil {
+		name = f.x.name.Name()
 	}
 	if name == "" {
 		var zero T

@@ -55,6 +55,14 @@
 //     in the iteration after the future completes.
 //   - Stop lets the current iteration finish; RunUntilComplete stops through
 //     a done-callback, so its iteration counts match asyncio's.
+//   - Lock, Semaphore, Condition and Queue serve their waiters first come,
+//     first served. A release wakes the first waiter rather than handing it
+//     the lock: the waiter takes it when it resumes, and a newcomer cannot
+//     barge in meanwhile. A Semaphore release reserves the unit for the
+//     waiter it wakes.
+//   - A primitive is bound to a loop the first time a task has to wait on
+//     it (zero values are ready to use); a task of another loop that would
+//     have to wait gets an error matching ErrOtherLoop.
 //
 // # Cancellation
 //

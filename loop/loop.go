@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,6 +112,12 @@ func (l *Loop) IsClosed() bool { return l.closed.Load() }
 //
 // Safe for concurrent use by multiple goroutines.
 func (l *Loop) Done() <-chan struct{} { return l.done }
+
+// Logger returns the loop's logger (WithLogger), for code that logs on the
+// loop's behalf.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) Logger() *slog.Logger { return l.cfg.logger }
 
 // Stats returns the loop's counters and queue lengths.
 //

@@ -155,6 +155,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	t.co.t = t
 	t.step = t.run
 	tk.Future.OnCancel(t.cancel)
+	tk.Future.SetNamer(t)
 	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
 		t.co.yield = yield
 		if l.cfg.debug {
@@ -298,9 +299,6 @@ func (t *Task[T]) finish() {
 		t.ctxCancel(context.Canceled)
 	}
 	f := t.Future
-	if t.panicked != nil || (t.err != nil && !errors.Is(t.err, future.ErrCancelled)) {
-		f.SetName(t.Name()) // for the report if nobody retrieves the error
-	}
 	switch {
 	case t.panicked != nil:
 		f.SetError(t.panicked)
