@@ -10,6 +10,8 @@ type Awaitable interface {
 	Err() error
 	// OnDone schedules fn when the future completes (see Future.OnDone).
 	OnDone(fn func())
+	// AddDoneFunc is OnDone with a way to remove fn (see Future.AddDoneFunc).
+	AddDoneFunc(fn func()) (remove func() bool)
 	Cancel() bool
 	CancelWithCause(cause error) bool
 	String() string

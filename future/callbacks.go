@@ -119,8 +119,17 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 	return func() bool { return f.removeCallback(id) }
 }
 
-// OnDone is AddDoneCallback for a callback that needs neither the future nor
-// a way to be removed; it allocates nothing. Tasks use it to wake up.
+// AddDoneFunc is AddDoneCallback for a callback that does not need the
+// future: for code that handles futures of any type (future.Awaitable).
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) AddDoneFunc(fn func()) (remove func() bool) {
+	id := f.addCallback(funcs[T]{fn0: fn})
+	return func() bool { return f.removeCallback(id) }
+}
+
+// OnDone is AddDoneFunc without a way to remove the callback; it allocates
+// nothing. Tasks use it to wake up.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) OnDone(fn func()) {

@@ -92,11 +92,13 @@ func (f *Future[T]) SetError(err error) bool {
 	if f.state.Load() != statePending {
 		return false
 	}
-	f.ext().err = err
+	x := f.ext()
+	x.err = err
+	// The tracker must exist before another goroutine can see f done and
+	// retrieve the error (Wait).
+	x.track = f.s.TrackError(err, f.describe(stateDone))
+	runtime.AddCleanup(f, ErrorTracker.Collected, x.track)
 	f.complete(stateDone)
-	t := f.s.TrackError(err, f.String())
-	f.x.track = t
-	runtime.AddCleanup(f, ErrorTracker.Collected, t)
 	return true
 }
 
@@ -205,7 +207,9 @@ func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
 func (f *Future[T]) SetNamer(n Namer) { f.ext().name = n }
 
 // String describes f: its name (or type) and state.
-func (f *Future[T]) String() string {
+func (f *Future[T]) String() string { return f.describe(f.state.Load()) }
+
+func (f *Future[T]) describe(state uint32) string {
 	name := ""
 	if f.x != nil && f.x.name != nil {
 		name = f.x.name.Name()
@@ -214,7 +218,7 @@ func (f *Future[T]) String() string {
 		var zero T
 		name = fmt.Sprintf("Future[%T]", zero)
 	}
-	switch f.state.Load() {
+	switch state {
 	case statePending:
 		return name + "<pending>"
 	case stateCancelled:

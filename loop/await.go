@@ -26,12 +26,13 @@ var ErrAwaitSelf = errors.New("loop: a task cannot await itself")
 // matching future.ErrCancelled and f's result is left in f. If the loop
 // closes, Await returns an error matching ErrClosed.
 func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
+	co.check("Await")
 	t := co.t
 	var zero T
 	if f.Scheduler() != future.Scheduler(t.l) {
 		return zero, &opError{"Await", ErrOtherLoop}
 	}
-	if any(f) == t.self {
+	if any(f) == t.owner.self() {
 		return zero, ErrAwaitSelf
 	}
 	if f.Done() {
@@ -45,7 +46,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 	if t.mustCancel && f.CancelWithCause(t.cause) {
 		t.mustCancel = false
 	}
-	ok := co.suspend("Await")
+	ok := co.suspend()
 	t.waiter = nil
 	if !ok {
 		return zero, errStopped
@@ -68,6 +69,7 @@ func (t *Task[T]) Await(co *Coro) (T, error) { return Await(co, t.Future) }
 // future.ErrCancelled at once, and its timer is cancelled. If the loop
 // closes, Sleep returns an error matching ErrClosed.
 func Sleep(co *Coro, d time.Duration) error {
+	co.check("Sleep")
 	t := co.t
 	if d > 0 {
 		f := future.New[struct{}](t.l)
@@ -80,7 +82,7 @@ func Sleep(co *Coro, d time.Duration) error {
 		return errStopped
 	}
 	t.l.CallSoon(t.step)
-	if !co.suspend("Sleep") {
+	if !co.suspend() {
 		return errStopped
 	}
 	return t.takeCancel()

@@ -246,9 +246,10 @@ func CancelThreadsafe(l *Loop, f future.Awaitable) error {
 
 // FromChan turns the next receive from ch into a future, completed on the
 // loop goroutine with the value, or with ErrChanClosed if ch is closed
-// first. Cancelling the future stops the receive: the value, if one arrives
-// later, stays in the channel. A goroutine waits on ch meanwhile; Close
-// stops it.
+// first. Cancelling the future stops the receive before Cancel returns: a
+// value sent after that stays in the channel. (A value already received
+// when Cancel is called, whose delivery to the loop is under way, is
+// dropped.) A goroutine waits on ch meanwhile; Close stops it.
 //
 // Must be called on the loop goroutine.
 func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
@@ -268,6 +269,7 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 	e.wg.Add(1)
 	e.mu.Unlock()
 	e.inflight++
+	exited := make(chan struct{})
 	settled := false
 	settle := func() bool {
 		if settled {
@@ -279,14 +281,17 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 		return true
 	}
 	f.OnCancel(func(cause error) bool {
-		settle()
+		if settle() {
+			<-exited // the receive is over: nothing more is taken from ch
+		}
 		return f.CancelNow(cause)
 	})
 	go func() {
 		defer e.wg.Done()
+		defer close(exited)
 		select {
 		case v, ok := <-ch:
-			accepted := l.callSoonInternal(func() {
+			l.callSoonInternal(func() {
 				if !settle() {
 					return
 				}
@@ -296,7 +301,6 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 					f.SetError(ErrChanClosed)
 				}
 			})
-			_ = accepted // a closed loop discards the value with the future
 		case <-ctx.Done():
 		}
 	}()

@@ -121,7 +121,7 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 	if l.cfg.debug {
 		f, arg = l.traced(callFunc, fn)
 	}
-	h, ok := l.pushRemote(fn, f, arg, false)
+	h, ok := l.pushRemote(fn, f, arg, false, true)
 	if !ok {
 		return timer.Handle{}, &opError{"CallSoonThreadsafe", ErrClosed}
 	}
@@ -132,12 +132,22 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 // itself (executor results, collected futures): it is accepted during
 // Shutdown, and refused only once the loop is closed.
 func (l *Loop) callSoonInternal(fn func()) bool {
-	_, ok := l.pushRemote(fn, nil, nil, true)
+	_, ok := l.pushRemote(fn, nil, nil, true, true)
 	return ok
 }
 
-// pushRemote queues afn(arg) if afn is not nil, else fn.
-func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal bool) (timer.Handle, bool) {
+// callSoonQuietly is callSoonInternal without waking an idle loop: for the
+// runtime's cleanup goroutine, which may not touch a loop's channels (a
+// loop in a testing/synctest bubble belongs to the bubble). The callback
+// runs at the loop's next iteration.
+func (l *Loop) callSoonQuietly(fn func()) bool {
+	_, ok := l.pushRemote(fn, nil, nil, true, false)
+	return ok
+}
+
+// pushRemote queues afn(arg) if afn is not nil, else fn, and wakes an idle
+// loop if wake is set.
+func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool) (timer.Handle, bool) {
 	l.remoteMu.Lock()
 	if l.sealed || (l.refusing && !internal) {
 		l.remoteMu.Unlock()
@@ -153,7 +163,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal bool) (tim
 		l.hasRemote.Store(true)
 	}
 	l.remoteMu.Unlock()
-	if l.idle.Load() {
+	if wake && l.idle.Load() {
 		l.wakeUp()
 	}
 	return h, true

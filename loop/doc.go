@@ -111,4 +111,15 @@
 //     collector.
 //   - There is no I/O selector: blocking I/O runs on the executor
 //     (RunInExecutor, ToThread) and comes back as a future.
+//   - Timeouts are durations with one convention everywhere: NoTimeout means
+//     none, and a duration <= 0 means the deadline has already passed (Wait
+//     polls once; WaitFor cancels at once). They fail with ErrTimeout, which
+//     also matches context.DeadlineExceeded.
+//   - Wait returns its done and pending futures as slices in the order
+//     given; AsCompleted is an iter.Seq2 that ends with (nil, err) on a
+//     timeout, a cancellation or the loop closing; a TaskGroup's errors are
+//     joined with errors.Join.
+//   - A cancelled Gather completes once every child has finished, as
+//     asyncio's documentation describes; CPython's code completes it at the
+//     first child to finish cancelled when return_exceptions is false.
 package loop

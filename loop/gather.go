@@ -116,12 +116,16 @@ func (g *gather[T]) childDone(f *future.Future[T]) {
 // finish completes the gather once every child is done.
 func (g *gather[T]) finish() {
 	if g.cancelReq {
-		err := future.Cancelled(nil)
+		// Every child's error counts as retrieved; the first cancellation
+		// (with its cause) is the gather's.
+		var err error
 		for _, f := range g.children {
-			if e := f.Err(); e != nil && errors.Is(e, future.ErrCancelled) {
+			if e := f.Err(); err == nil && e != nil && errors.Is(e, future.ErrCancelled) {
 				err = e
-				break
 			}
+		}
+		if err == nil {
+			err = future.Cancelled(nil)
 		}
 		if g.settle {
 			g.settled.SetError(err)

@@ -47,7 +47,10 @@ type Loop struct {
 	goid atomic.Uint64
 	cur  atomic.Uint64
 
-	shutdown atomic.Bool // Shutdown in progress: finish work, then close
+	shutdown  atomic.Bool // Shutdown in progress: finish work, then close
+	abandoned atomic.Bool // Shutdown gave up waiting: close when the loop stops
+
+	tasksCancelled bool // loop goroutine: Shutdown has cancelled the tasks
 
 	cfg     config
 	stats   Stats

@@ -25,12 +25,25 @@ func (l *Loop) RunForever() error {
 		if l.stopping.Load() {
 			break
 		}
-		if l.shutdown.Load() && l.quiescent() {
-			l.closeNow()
+		if l.shutdown.Load() && l.shutdownStep() {
 			break
 		}
 	}
+	if l.shutdown.Load() && (l.quiescent() || l.abandoned.Load()) {
+		l.closeNow()
+	}
 	return nil
+}
+
+// shutdownStep is the loop's part of a Shutdown, after each iteration: it
+// cancels the tasks once, then reports whether the work is done.
+func (l *Loop) shutdownStep() bool {
+	if !l.tasksCancelled {
+		l.tasksCancelled = true
+		l.cancelTasks()
+		return false
+	}
+	return l.quiescent()
 }
 
 func (l *Loop) start() error {
@@ -109,11 +122,8 @@ func (l *Loop) idleWait() {
 			return
 		}
 	}
-	if l.shutdown.Load() && l.quiescent() {
-		return
-	}
 	l.idle.Store(true)
-	if l.hasRemote.Load() || l.stopping.Load() {
+	if l.hasRemote.Load() || l.stopping.Load() || (l.shutdown.Load() && (!l.tasksCancelled || l.quiescent())) {
 		l.idle.Store(false)
 		return
 	}
@@ -279,37 +289,26 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	if l.closed.Load() {
 		return nil
 	}
+	if l.running.Load() && l.OnLoop() {
+		return &opError{"Shutdown", ErrRunning}
+	}
 	l.remoteMu.Lock()
 	l.refusing = true
 	l.remoteMu.Unlock()
 	l.shutdown.Store(true)
 	if l.running.Load() {
-		if l.OnLoop() {
-			return &opError{"Shutdown", ErrRunning}
-		}
-		l.beginShutdown()
-		select {
-		case <-l.done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return l.awaitShutdown(ctx)
 	}
 	if err := l.start(); err != nil {
 		if l.closed.Load() {
 			return nil
 		}
 		// Another goroutine started the loop meanwhile: wait for it.
-		l.beginShutdown()
-		select {
-		case <-l.done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return l.awaitShutdown(ctx)
 	}
 	stop := context.AfterFunc(ctx, l.Stop)
 	defer stop()
+	l.tasksCancelled = true
 	l.cancelTasks()
 	func() {
 		defer l.finish()
@@ -324,9 +323,24 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// beginShutdown makes a running loop cancel its tasks and wake up.
-func (l *Loop) beginShutdown() {
-	l.callSoonInternal(l.cancelTasks)
+// awaitShutdown asks the loop running on another goroutine to finish and
+// waits for it to close. If ctx ends first, the loop closes as soon as it
+// stops.
+func (l *Loop) awaitShutdown(ctx context.Context) error {
+	if l.idle.Load() {
+		l.wakeUp()
+	}
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+	}
+	l.abandoned.Store(true)
+	l.wakeUp()
+	if !l.running.Load() && !l.closed.Load() {
+		_ = l.Close() // it stopped meanwhile
+	}
+	return ctx.Err()
 }
 
 // quiescent reports whether nothing is left that Shutdown must wait for.

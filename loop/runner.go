@@ -22,6 +22,9 @@ import (
 func Run[T any](ctx context.Context, body func(co *Coro) (T, error), opts ...Option) (T, error) {
 	l := New(opts...)
 	main := SpawnNamed(l, "main", body)
+	if ctx.Err() != nil {
+		main.CancelWithCause(context.Cause(ctx)) // the body never runs
+	}
 	stop := context.AfterFunc(ctx, func() {
 		l.callSoonInternal(func() { main.CancelWithCause(context.Cause(ctx)) })
 	})

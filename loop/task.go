@@ -32,7 +32,8 @@ type canceller interface {
 
 // finisher is the typed side of a task, seen from the untyped side.
 type finisher interface {
-	finish() // complete the task's future from what the body returned
+	finish()   // complete the task's future from what the body returned
+	self() any // the task's *future.Future[T], to catch a task awaiting itself
 	Done() bool
 	String() string
 }
@@ -42,9 +43,8 @@ type task struct {
 	l     *Loop
 	co    Coro
 	owner finisher // the *Task[T]
-	self  any      // the task's *future.Future[T], to catch a task awaiting itself
-	name  string   // empty for "Task-<id>", formatted when asked for
-	id    uint64
+	id    uint64   // for the name "Task-<id>"
+	rare  *taskRare
 
 	next func() (struct{}, bool)
 	stop func()
@@ -53,18 +53,37 @@ type task struct {
 	waiter     canceller // the future the task waits on, if any
 	mustCancel bool      // deliver a cancellation at the next resumption
 	cause      error
-	cancels    int // asyncio's cancelling() counter
+	cancels    int32 // asyncio's cancelling() counter
 	started    bool
 	running    bool // the body is between a step and its yield
 	stopped    bool // the coroutine was stopped (loop closing): never yield again
 	finished   bool // the body has returned
 	panicked   *PanicError
 
+	index int32 // position in the loop's task set, -1 once removed
+}
+
+// taskRare holds the fields most tasks never need, to keep a task small:
+// a program may have a hundred thousand of them.
+type taskRare struct {
+	name      string // given to SpawnNamed, or formatted on demand
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
+	goid      uint64 // the coroutine's goroutine, recorded in debug mode
+}
 
-	goid  uint64 // the coroutine's goroutine, recorded in debug mode
-	index int    // position in the loop's task set, -1 once removed
+func (t *task) ext() *taskRare {
+	if t.rare == nil {
+		t.rare = new(taskRare)
+	}
+	return t.rare
+}
+
+// ctxCancel cancels the task's context, if it has one.
+func (t *task) cancelCtx(cause error) {
+	if t.rare != nil && t.rare.ctxCancel != nil {
+		t.rare.ctxCancel(cause)
+	}
 }
 
 // Coro is the running task's capability: the argument of a task body, with
@@ -80,16 +99,18 @@ type Coro struct {
 func (co *Coro) Loop() *Loop { return co.t.l }
 
 // Context returns a context that is cancelled when the task is cancelled
-// (with the cancellation as its cause) or done. It is created on first use.
+// (with the cancellation as its cause) or done. It is created on first use,
+// and created anew after Uncancel has withdrawn every cancellation request
+// (a Timeout or TaskGroup that cancelled the task for its own purposes).
 func (co *Coro) Context() context.Context {
-	t := co.t
-	if t.ctx == nil {
-		t.ctx, t.ctxCancel = context.WithCancelCause(context.Background())
-		if t.mustCancel || t.cancels > 0 {
-			t.ctxCancel(future.Cancelled(t.cause))
+	x := co.t.ext()
+	if x.ctx == nil {
+		x.ctx, x.ctxCancel = context.WithCancelCause(context.Background())
+		if t := co.t; t.mustCancel || t.cancels > 0 {
+			x.ctxCancel(future.Cancelled(t.cause))
 		}
 	}
-	return t.ctx
+	return x.ctx
 }
 
 // Task is a coroutine scheduled on a loop: asyncio's Task. Its body runs in
@@ -148,8 +169,10 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	}
 	tk := &Task[T]{Future: future.New[T](l)}
 	t := &tk.task
-	t.l, t.owner, t.self, t.name = l, tk, tk.Future, name
-	if name == "" {
+	t.l, t.owner = l, tk
+	if name != "" {
+		t.ext().name = name
+	} else {
 		t.id = taskCounter.Add(1)
 	}
 	t.co.t = t
@@ -159,8 +182,8 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
 		t.co.yield = yield
 		if l.cfg.debug {
-			t.goid = goid()
-			l.cur.Store(t.goid)
+			t.ext().goid = goid()
+			l.cur.Store(t.rare.goid)
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -177,10 +200,11 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 
 // Name returns the task's name.
 func (t *task) Name() string {
-	if t.name == "" {
-		t.name = "Task-" + strconv.FormatUint(t.id, 10)
+	x := t.ext()
+	if x.name == "" {
+		x.name = "Task-" + strconv.FormatUint(t.id, 10)
 	}
-	return t.name
+	return x.name
 }
 
 // Cancel is asyncio's Task.cancel: it asks the task to cancel. If the task
@@ -205,9 +229,7 @@ func (t *task) cancel(cause error) bool {
 		return false
 	}
 	t.cancels++
-	if t.ctxCancel != nil {
-		t.ctxCancel(future.Cancelled(cause))
-	}
+	t.cancelCtx(future.Cancelled(cause))
 	if t.waiter != nil && t.waiter.CancelWithCause(cause) {
 		return true
 	}
@@ -220,7 +242,7 @@ func (t *task) cancel(cause error) bool {
 // requests not withdrawn by Uncancel.
 //
 // Must be called on the loop goroutine.
-func (t *task) Cancelling() int { return t.cancels }
+func (t *task) Cancelling() int { return int(t.cancels) }
 
 // Uncancel is asyncio's Task.uncancel: it withdraws one cancellation
 // request and returns the number left. When none is left, a cancellation
@@ -233,10 +255,16 @@ func (t *task) Uncancel() int {
 		t.cancels--
 		if t.cancels == 0 {
 			t.mustCancel = false
+			if x := t.rare; x != nil && x.ctx != nil && x.ctx.Err() != nil && !t.owner.Done() {
+				// Every request was withdrawn: the next Context is a new one.
+				x.ctx, x.ctxCancel = nil, nil
+			}
 		}
 	}
-	return t.cancels
+	return int(t.cancels)
 }
+
+func (t *Task[T]) self() any { return t.Future }
 
 // String describes the task: name and state.
 func (t *Task[T]) String() string {
@@ -277,8 +305,8 @@ func (t *task) run() {
 	prev := l.curTask
 	l.curTask = t
 	t.running = true
-	if l.cfg.debug && t.goid != 0 {
-		l.cur.Store(t.goid)
+	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
+		l.cur.Store(t.rare.goid)
 	}
 	t.next()
 	if l.cfg.debug {
@@ -295,9 +323,7 @@ func (t *task) run() {
 // finish completes the task's future from what the body returned.
 func (t *Task[T]) finish() {
 	t.l.tasks.remove(&t.task)
-	if t.ctxCancel != nil {
-		t.ctxCancel(context.Canceled)
-	}
+	t.cancelCtx(context.Canceled)
 	f := t.Future
 	switch {
 	case t.panicked != nil:
@@ -316,14 +342,19 @@ func (t *Task[T]) finish() {
 	t.result, t.err = *new(T), nil
 }
 
-// suspend yields the running task's body to the loop. It reports false if
-// the coroutine was stopped (the loop is closing); the caller must not
-// yield again then.
-func (co *Coro) suspend(op string) bool {
-	t := co.t
-	if t.l.curTask != t || !t.running {
+// check panics unless co's task body is the code running now: a suspending
+// call made from anywhere else must not touch the task.
+func (co *Coro) check(op string) {
+	if t := co.t; t.l.curTask != t || !t.running {
 		panic("loop: " + op + " called outside its task's body")
 	}
+}
+
+// suspend yields the running task's body to the loop. It reports false if
+// the coroutine was stopped (the loop is closing); the caller must not
+// yield again then. The caller has called check.
+func (co *Coro) suspend() bool {
+	t := co.t
 	if t.stopped {
 		return false
 	}
@@ -380,7 +411,7 @@ type taskSet struct {
 }
 
 func (s *taskSet) add(t *task) {
-	t.index = len(s.ts)
+	t.index = int32(len(s.ts))
 	s.ts = append(s.ts, t)
 	s.n++
 }
@@ -396,7 +427,7 @@ func (s *taskSet) remove(t *task) {
 		k := 0
 		for _, u := range s.ts {
 			if u != nil {
-				u.index = k
+				u.index = int32(k)
 				s.ts[k] = u
 				k++
 			}

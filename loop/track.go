@@ -33,10 +33,11 @@ func (l *Loop) TrackError(err error, what string) future.ErrorTracker {
 func (r *errorRecord) Retrieved() { r.retrieved.Store(true) }
 
 // Collected implements future.ErrorTracker: it runs on the runtime's
-// cleanup goroutine and reaches the loop through its remote queue. If the
-// loop is closed, Close has already reported the error.
+// cleanup goroutine and reaches the loop through its remote queue, without
+// waking it: the report is made at the loop's next iteration, or by Close.
+// If the loop is closed, Close has already reported the error.
 func (r *errorRecord) Collected() {
-	r.l.callSoonInternal(func() {
+	r.l.callSoonQuietly(func() {
 		delete(r.l.errs, r)
 		r.report()
 	})

@@ -1,0 +1,146 @@
+package loop_test
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/loop"
+)
+
+// TestShield covers asyncio's shield (ASYNCIO_SEMANTICS §4.6).
+func TestShield(t *testing.T) {
+	runSims(t, []simCase{{
+		name: "a future already done is returned as it is",
+		main: func(s *sim, co *loop.Coro) error {
+			f := s.fut("f")
+			f.SetResult(1)
+			s.log("same=%v", loop.Shield(s.l, f) == f)
+			return nil
+		},
+		want: []string{"same=true", "main: ok"},
+	}, {
+		name: "the shield completes as the inner future does",
+		main: func(s *sim, co *loop.Coro) error {
+			ok, bad, gone := s.fut("ok"), s.fut("bad"), s.fut("gone")
+			shields := []*future.Future[int]{loop.Shield(s.l, ok), loop.Shield(s.l, bad), loop.Shield(s.l, gone)}
+			s.l.CallSoon(func() {
+				ok.SetResult(5)
+				bad.SetError(errBoom)
+				gone.CancelWithCause(errors.New("why"))
+			})
+			for _, sh := range shields {
+				v, err := loop.Await(co, sh)
+				s.log("%d %s Cancelled=%v cause=%v", v, outcome(err), sh.Cancelled(), errors.Unwrap(err))
+			}
+			return nil
+		},
+		want: []string{"5 ok Cancelled=false cause=<nil>", "0 boom Cancelled=false cause=<nil>", "0 cancelled Cancelled=true cause=why", "main: ok"},
+	}, {
+		name: "cancelling the shield does not cancel the inner task",
+		main: func(s *sim, co *loop.Coro) error {
+			in := s.task("inner", 2*time.Second, 7, nil)
+			sh := loop.Shield(s.l, in.Future)
+			s.l.CallLater(time.Second, func() { s.at("Cancel=%v", sh.Cancel()) })
+			_, err := loop.Await(co, sh)
+			s.at("shield %s", outcome(err))
+			v, err := loop.Await(co, in.Future)
+			s.at("inner %d %s", v, outcome(err))
+			return nil
+		},
+		want: []string{"Cancel=true@1s", "shield cancelled@1s", "inner done@2s", "inner 7 ok@2s", "main: ok"},
+	}, {
+		// asyncio's test_shield_effect.
+		name: "cancelling the task awaiting a shield cancels that task only",
+		main: func(s *sim, co *loop.Coro) error {
+			in := s.task("inner", 2*time.Second, 7, nil)
+			outer := s.spawn("outer", func(co *loop.Coro) (int, error) {
+				v, err := loop.Await(co, loop.Shield(s.l, in.Future))
+				s.at("outer %s", outcome(err))
+				return v, err
+			})
+			s.l.CallLater(time.Second, func() { outer.Cancel() })
+			_, err := loop.Await(co, in.Future)
+			s.at("outer Cancelled=%v; inner %s", outer.Cancelled(), outcome(err))
+			return nil
+		},
+		want: []string{"outer cancelled@1s", "inner done@2s", "outer Cancelled=true; inner ok@2s", "main: ok"},
+	}, {
+		name: "cancelling the inner task cancels the shield",
+		main: func(s *sim, co *loop.Coro) error {
+			in := s.task("inner", 2*time.Second, 7, nil)
+			sh := loop.Shield(s.l, in.Future)
+			s.l.CallLater(time.Second, func() { in.Cancel() })
+			_, err := loop.Await(co, sh)
+			s.at("shield %s Cancelled=%v", outcome(err), sh.Cancelled())
+			return nil
+		},
+		want: []string{"inner cancelled@1s", "shield cancelled Cancelled=true@1s", "main: ok"},
+	}, {
+		// asyncio's test_gather_shield: cancelling the gather cancels the
+		// shields, and the inner tasks finish anyway.
+		name: "a gather of shields: cancelling the gather spares the inner tasks",
+		main: func(s *sim, co *loop.Coro) error {
+			a, b := s.task("a", 2*time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
+			g := loop.Gather(s.l, loop.Shield(s.l, a.Future), loop.Shield(s.l, b.Future))
+			s.l.CallLater(time.Second, func() { g.Cancel() })
+			_, err := loop.Await(co, g)
+			s.at("gather %s", outcome(err))
+			v, err := loop.Await(co, loop.Gather(s.l, a.Future, b.Future))
+			s.at("inner %v %s", v, outcome(err))
+			return nil
+		},
+		want: []string{"gather cancelled@1s", "a done@2s", "b done@3s", "inner [1 2] ok@3s", "main: ok"},
+	}, {
+		// The inner future fails before the shield lets go of it: its
+		// error counts as retrieved, and Close reports nothing.
+		name: "an error of the inner future in the shield's last moments is retrieved",
+		main: func(s *sim, co *loop.Coro) error {
+			in := s.fut("inner")
+			sh := loop.Shield(s.l, in)
+			sh.Cancel()
+			in.SetError(errBoom)
+			_, err := loop.Await(co, sh)
+			s.log("shield %s", outcome(err))
+			return loop.Sleep(co, 0)
+		},
+		want: []string{"shield cancelled", "main: ok"},
+	}, {
+		// asyncio removes the inner callback once the shield is done, so
+		// an error after that is the inner future's owner's to read.
+		name: "an error of the inner future after the shield let go of it is reported",
+		main: func(s *sim, co *loop.Coro) error {
+			in := s.fut("inner")
+			sh := loop.Shield(s.l, in)
+			sh.Cancel()
+			_, err := loop.Await(co, sh)
+			s.log("shield %s", outcome(err))
+			_ = loop.Sleep(co, 0)
+			in.SetError(errBoom)
+			return loop.Sleep(co, 0)
+		},
+		want:    []string{"shield cancelled", "main: ok"},
+		reports: []string{"never retrieved: inner"},
+	}})
+}
+
+// TestShieldOtherLoop: a future of another loop is a programming error.
+func TestShieldOtherLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, other := loop.New(), loop.New()
+		defer l.Close()
+		defer other.Close()
+		f := future.New[int](other)
+		assert.PanicsWithError(t, "loop: Shield: the future belongs to another loop", func() { loop.Shield(l, f) })
+		var err error
+		func() {
+			defer func() { err, _ = recover().(error) }()
+			loop.Shield(l, f)
+		}()
+		assert.ErrorIs(t, err, loop.ErrOtherLoop)
+	})
+}
