@@ -59,7 +59,10 @@ func (e *executor) submit(l *Loop, j *job) bool {
 	e.queue = append(e.queue, j)
 	if e.idleN > 0 {
 		e.cond.Signal()
-	} else if e.workers < l.cfg.workers {
+	}
+	// An idle worker counts only until it wakes: start another if the
+	// queue outgrows the idle ones.
+	if len(e.queue) > e.idleN && e.workers < l.cfg.workers {
 		e.workers++
 		e.wg.Add(1)
 		go e.work()
@@ -132,13 +135,22 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 	f := future.New[T](l)
 	l.exec.init()
 	ctx, cancel := context.WithCancel(l.exec.ctx)
-	delivered := false
+	// The job stays in flight until its worker has reported back (or it
+	// was dropped), even if the future was cancelled meanwhile: Shutdown
+	// and Run wait for it.
+	delivered, reported := false, false
+	report := func() {
+		if !reported {
+			reported = true
+			l.exec.inflight--
+		}
+	}
 	deliver := func(v T, err error) {
+		report()
 		if delivered {
 			return
 		}
 		delivered = true
-		l.exec.inflight--
 		cancel()
 		if err != nil {
 			f.SetError(err)
@@ -156,18 +168,15 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 		l.callSoonInternal(func() { deliver(v, err) })
 	}
 	j.dropped = func() {
+		report()
 		if !delivered {
 			delivered = true
-			l.exec.inflight--
 			f.CancelNow(ErrClosed)
 		}
 	}
 	f.OnCancel(func(cause error) bool {
 		cancel()
-		if !delivered {
-			delivered = true
-			l.exec.inflight--
-		}
+		delivered = true
 		return f.CancelNow(cause)
 	})
 	l.exec.inflight++
