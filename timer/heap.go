@@ -133,8 +133,11 @@ func (h *Heap) Clear() int {
 		}
 		e.s.inHeap = false
 		e.s.fn = nil
+		if h.notes != nil {
+			delete(h.notes, e.s)
+		}
 	}
-	h.es, h.cancelled, h.notes = nil, 0, nil
+	h.es, h.cancelled = nil, 0
 	return live
 }
 
