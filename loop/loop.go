@@ -47,8 +47,10 @@ type Loop struct {
 	goid atomic.Uint64
 	cur  atomic.Uint64
 
-	shutdown  atomic.Bool // Shutdown in progress: finish work, then close
-	abandoned atomic.Bool // Shutdown gave up waiting: close when the loop stops
+	shutdown  atomic.Bool   // Shutdown in progress: finish work, then close
+	abandoned atomic.Bool   // Shutdown gave up waiting: close when the loop stops
+	expired   atomic.Bool   // Shutdown's ctx ended while it ran the loop itself
+	exited    chan struct{} // a pulse when RunForever returns, for Shutdown
 
 	tasksCancelled bool // loop goroutine: Shutdown has cancelled the tasks
 
@@ -77,10 +79,11 @@ type Stats struct {
 // New returns a new, stopped loop.
 func New(opts ...Option) *Loop {
 	l := &Loop{
-		cfg:  defaultConfig(),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		errs: make(map[*errorRecord]struct{}),
+		cfg:    defaultConfig(),
+		wake:   make(chan struct{}, 1),
+		exited: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		errs:   make(map[*errorRecord]struct{}),
 	}
 	for _, o := range opts {
 		o.apply(&l.cfg)

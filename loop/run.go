@@ -71,6 +71,10 @@ func (l *Loop) finish() {
 	if l.sleep != nil {
 		l.sleep.Stop()
 	}
+	select { // tell a waiting Shutdown that the loop is free to run
+	case l.exited <- struct{}{}:
+	default:
+	}
 }
 
 // Stop is asyncio's stop: the loop finishes the iteration it is in (every
@@ -123,7 +127,8 @@ func (l *Loop) idleWait() {
 		}
 	}
 	l.idle.Store(true)
-	if l.hasRemote.Load() || l.stopping.Load() || (l.shutdown.Load() && (!l.tasksCancelled || l.quiescent())) {
+	if l.hasRemote.Load() || l.stopping.Load() || l.expired.Load() ||
+		(l.shutdown.Load() && (!l.tasksCancelled || l.quiescent())) {
 		l.idle.Store(false)
 		return
 	}
@@ -277,11 +282,12 @@ func (l *Loop) closeNow() {
 // Shutdown, a CallSoonThreadsafe that returned nil always runs exactly once.
 //
 // If the loop is not running, Shutdown runs it on the calling goroutine
-// until that work is done. If it is running on another goroutine, Shutdown
-// asks it to finish and waits; RunForever then returns nil. If ctx ends
-// first, Shutdown stops waiting: the loop is then closed at once (discarding
-// what is left) when it is not running, or as soon as it stops when it is;
-// Shutdown returns ctx's error.
+// until that work is done; a Stop does not end that run. If it is running on
+// another goroutine, Shutdown asks it to finish and waits; RunForever then
+// returns nil. If that goroutine stops the loop first, Shutdown takes over
+// and finishes the work itself. If ctx ends first, Shutdown stops waiting:
+// the loop is then closed at once (discarding what is left) when it is not
+// running, or as soon as it stops when it is; Shutdown returns ctx's error.
 //
 // Safe for concurrent use by multiple goroutines; called on the loop
 // goroutine it returns an error matching ErrRunning.
@@ -296,50 +302,59 @@ func (l *Loop) Shutdown(ctx context.Context) error {
 	l.refusing = true
 	l.remoteMu.Unlock()
 	l.shutdown.Store(true)
-	if l.running.Load() {
-		return l.awaitShutdown(ctx)
-	}
-	if err := l.start(); err != nil {
+	for {
+		if l.start() == nil {
+			return l.drainAndClose(ctx)
+		}
 		if l.closed.Load() {
 			return nil
 		}
-		// Another goroutine started the loop meanwhile: wait for it.
-		return l.awaitShutdown(ctx)
+		// Running on another goroutine: it finishes the work and closes,
+		// unless it is stopped first, in which case this goroutine takes
+		// over.
+		if l.idle.Load() {
+			l.wakeUp()
+		}
+		select {
+		case <-l.done:
+			return nil
+		case <-l.exited:
+		case <-ctx.Done():
+			l.abandoned.Store(true)
+			if l.idle.Load() {
+				l.wakeUp()
+			}
+			if !l.running.Load() && !l.closed.Load() {
+				_ = l.Close() // it stopped meanwhile
+			}
+			return ctx.Err()
+		}
 	}
-	stop := context.AfterFunc(ctx, l.Stop)
+}
+
+// drainAndClose is Shutdown on the goroutine that started the loop: it
+// cancels the tasks, runs the loop until the work is done (a Stop does not
+// end it; ctx does), and closes.
+func (l *Loop) drainAndClose(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		l.expired.Store(true)
+		if l.idle.Load() {
+			l.wakeUp()
+		}
+	})
 	defer stop()
-	l.tasksCancelled = true
-	l.cancelTasks()
 	func() {
 		defer l.finish()
-		for !l.stopping.Load() {
+		if !l.tasksCancelled {
+			l.tasksCancelled = true
+			l.cancelTasks()
+		}
+		for !l.expired.Load() && !l.quiescent() {
+			l.stopping.Store(false)
 			l.runOnce()
-			if l.quiescent() {
-				break
-			}
 		}
 	}()
 	l.closeNow()
-	return ctx.Err()
-}
-
-// awaitShutdown asks the loop running on another goroutine to finish and
-// waits for it to close. If ctx ends first, the loop closes as soon as it
-// stops.
-func (l *Loop) awaitShutdown(ctx context.Context) error {
-	if l.idle.Load() {
-		l.wakeUp()
-	}
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-	}
-	l.abandoned.Store(true)
-	l.wakeUp()
-	if !l.running.Load() && !l.closed.Load() {
-		_ = l.Close() // it stopped meanwhile
-	}
 	return ctx.Err()
 }
 

@@ -47,6 +47,7 @@ func Run[T any](ctx context.Context, body func(co *Coro) (T, error), opts ...Opt
 // _cancel_all_tasks). Timers still pending are left to Close.
 func (l *Loop) finishTasks() {
 	left := l.tasks.live()
+	l.tasksCancelled = true
 	for _, t := range left {
 		t.cancel(nil)
 	}

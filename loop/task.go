@@ -150,6 +150,8 @@ var _ AnyTask = (*Task[int])(nil)
 // with a *PanicError.
 //
 // Spawn panics with an error matching ErrClosed if the loop is closed.
+// While Shutdown or Run finishes the loop, after it has cancelled the
+// tasks, a spawned task is cancelled at once (its body never runs).
 //
 // Must be called on the loop goroutine.
 func Spawn[T any](l *Loop, body func(co *Coro) (T, error)) *Task[T] {
@@ -195,6 +197,11 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	})
 	l.tasks.add(t)
 	l.CallSoon(t.step)
+	if l.tasksCancelled {
+		// Shutdown or Run is finishing the loop: a task spawned now is
+		// cancelled at once, so that the work it waits for has an end.
+		t.cancel(nil)
+	}
 	return tk
 }
 
