@@ -50,15 +50,16 @@ type task struct {
 	stop func()
 	step func() // t.run, bound once: the task's wake-up callback
 
-	waiter     canceller // the future the task waits on, if any
-	mustCancel bool      // deliver a cancellation at the next resumption
-	cause      error
-	cancels    int32 // asyncio's cancelling() counter
-	started    bool
-	running    bool // the body is between a step and its yield
-	stopped    bool // the coroutine was stopped (loop closing): never yield again
-	finished   bool // the body has returned
-	panicked   *PanicError
+	waiter           canceller // the future the task waits on, if any
+	mustCancel       bool      // deliver a cancellation at the next resumption
+	cause            error
+	cancels          int32 // asyncio's cancelling() counter
+	started          bool
+	running          bool // the body is between a step and its yield
+	stopped          bool // the coroutine was stopped (loop closing): never yield again
+	cancellingWaiter bool // cancel is cancelling the waiter (re-entrancy guard)
+	finished         bool // the body has returned
+	panicked         *PanicError
 
 	index int32 // position in the loop's task set, -1 once removed
 }
@@ -237,8 +238,15 @@ func (t *task) cancel(cause error) bool {
 	}
 	t.cancels++
 	t.cancelCtx(future.Cancelled(cause))
-	if t.waiter != nil && t.waiter.CancelWithCause(cause) {
-		return true
+	if t.waiter != nil && !t.cancellingWaiter {
+		// The guard stops the recursion of tasks that await each other:
+		// cancelling the waiter would cancel this task again.
+		t.cancellingWaiter = true
+		ok := t.waiter.CancelWithCause(cause)
+		t.cancellingWaiter = false
+		if ok {
+			return true
+		}
 	}
 	t.mustCancel = true
 	t.cause = cause
