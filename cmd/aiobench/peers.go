@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A peer is one system of the cross-runtime comparison: aio itself, or one
+// of the programs in bench/peers run by an installed runtime.
+type peer struct {
+	name    string
+	version string
+	// missing says why the system is not run; "" when it is installed.
+	missing string
+	// cmd returns the command that runs workload w once, or nil when the
+	// system has no variant of w.
+	cmd func(w string, scale float64) []string
+}
+
+// An outcome is one fresh process's measurement, or why it failed.
+type outcome struct {
+	m   measurement
+	err error
+}
+
+// microWorkloads are the workloads node_bench.js also runs with microtask
+// hops instead of setImmediate, under the name W1-micro etc.
+var microWorkloads = []string{"W1", "W2", "W6", "W7"}
+
+// findPeers returns aio and the peers, in column order, each with its
+// version or the reason it is missing.
+func findPeers(dir string) []peer {
+	s := func(scale float64) string { return fmt.Sprint(scale) }
+	exe, err := os.Executable()
+	aio := peer{name: "aio", version: runtime.Version(), cmd: func(w string, scale float64) []string {
+		return []string{exe, "-child", w, "-scale", s(scale)}
+	}}
+	if err != nil {
+		aio.missing = err.Error()
+	}
+
+	py := filepath.Join(dir, "asyncio_bench.py")
+	asyncio := peer{name: "asyncio", cmd: func(w string, scale float64) []string {
+		return []string{"python3", py, w, "--scale", s(scale)}
+	}}
+	asyncio.version, asyncio.missing = probe(py, "python3", "-c", "import sys; print('Python', sys.version.split()[0])")
+	uvloop := peer{name: "uvloop", cmd: func(w string, scale float64) []string {
+		return []string{"/usr/bin/python3", py, w, "--scale", s(scale), "--uvloop"}
+	}}
+	uvloop.version, uvloop.missing = probe(py, "/usr/bin/python3", "-c",
+		"import sys, uvloop; print('uvloop', uvloop.__version__, 'on Python', sys.version.split()[0])")
+
+	js := filepath.Join(dir, "node_bench.js")
+	node := peer{name: "node", cmd: func(w string, scale float64) []string {
+		return []string{"node", js, w, "--scale", s(scale)}
+	}}
+	node.version, node.missing = probe(js, "node", "-p", "'node ' + process.version")
+	micro := node
+	micro.name = "node µtask"
+	micro.cmd = func(w string, scale float64) []string {
+		if !slices.Contains(microWorkloads, w) {
+			return nil
+		}
+		return node.cmd(w+"-micro", scale)
+	}
+	return []peer{aio, asyncio, uvloop, node, micro}
+}
+
+// probe checks that script exists and that argv runs, and returns argv's
+// output as the version, or why the system cannot run.
+func probe(script string, argv ...string) (version, missing string) {
+	if _, err := os.Stat(script); err != nil {
+		return "", err.Error()
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(bytes.TrimSpace(exit.Stderr)) > 0 {
+			lines := strings.Split(strings.TrimSpace(string(exit.Stderr)), "\n")
+			err = errors.New(lines[len(lines)-1]) // a Python traceback's last line says why
+		}
+		return "", fmt.Sprintf("%s: %v", argv[0], err)
+	}
+	return strings.TrimSpace(string(out)), ""
+}
+
+// runPeers runs every workload on aio and on every installed peer, in
+// interleaved rounds (round r: for each workload, for each system, one fresh
+// process), and prints a markdown table. It returns the exit status: 1 if any
+// process failed.
+func runPeers(w io.Writer, ws []workload, reps int, scale float64, dir string) int {
+	ps := findPeers(dir)
+	res := make([][][]outcome, len(ws))
+	for i := range res {
+		res[i] = make([][]outcome, len(ps))
+	}
+	status := 0
+	for r := range reps {
+		fmt.Fprintf(os.Stderr, "peers: round %d/%d\n", r+1, reps)
+		for wi, wl := range ws {
+			for pi, p := range ps {
+				argv := p.cmd(wl.name, scale)
+				if p.missing != "" || argv == nil {
+					continue
+				}
+				m, err := measure(argv)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "peers: %s %s: %v\n", wl.name, p.name, err)
+					status = 1
+				}
+				res[wi][pi] = append(res[wi][pi], outcome{m, err})
+			}
+		}
+	}
+	writePeerTable(w, machine(ps), ws, ps, res, reps, scale)
+	return status
+}
+
+// measure runs argv as one fresh process and parses its JSON line.
+func measure(argv []string) (measurement, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return measurement{}, fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	var m measurement
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		return measurement{}, fmt.Errorf("bad output %q: %v", out.String(), err)
+	}
+	if m.Ops <= 0 || m.Seconds <= 0 {
+		return measurement{}, fmt.Errorf("bad output %q: no ops or no time", out.String())
+	}
+	return m, nil
+}
+
+// machine describes where and when the comparison ran.
+func machine(ps []peer) string {
+	arch := runtime.GOARCH
+	if out, err := exec.Command("uname", "-m").Output(); err == nil {
+		arch = strings.TrimSpace(string(out))
+	}
+	cpu := "unknown CPU"
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(info)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	var vs []string
+	for _, p := range ps {
+		if p.version != "" && !slices.Contains(vs, p.version) {
+			vs = append(vs, p.version)
+		}
+	}
+	return fmt.Sprintf("%s, %s, %s, %d cores; %s",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), arch, cpu, runtime.NumCPU(), strings.Join(vs, ", "))
+}
+
+// succeeded returns the measurements of the outcomes that did not fail.
+func succeeded(outs []outcome) []measurement {
+	var ms []measurement
+	for _, o := range outs {
+		if o.err == nil {
+			ms = append(ms, o.m)
+		}
+	}
+	return ms
+}
+
+// medianRatio is the median over rounds of a's ops/s divided by b's, taken
+// only in rounds where both succeeded; ok is false when there is none.
+func medianRatio(a, b []outcome) (ratio float64, ok bool) {
+	var rs []float64
+	for i := range min(len(a), len(b)) {
+		if a[i].err == nil && b[i].err == nil && b[i].m.OpsPerSec > 0 {
+			rs = append(rs, a[i].m.OpsPerSec/b[i].m.OpsPerSec)
+		}
+	}
+	if len(rs) == 0 {
+		return 0, false
+	}
+	return median(rs, func(r float64) float64 { return r }), true
+}
+
+// writePeerTable prints res (res[workload][peer], one outcome per round) as
+// a markdown table: median ops/s per system, the median of the per-round
+// aio/asyncio ratios, and the median peak RSS per system, then footnotes.
+// The first two peers must be aio and asyncio.
+func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res [][][]outcome, reps int, scale float64) {
+	fmt.Fprintf(w, "aio vs peers: %s\n\n", header)
+	cols := []string{"workload"}
+	for _, p := range ps {
+		cols = append(cols, p.name)
+	}
+	cols = append(cols, "aio/asyncio")
+	for _, p := range ps {
+		cols = append(cols, "RSS MiB "+p.name)
+	}
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+
+	var notes, failures []string
+	for wi, wl := range ws {
+		ops := []string{wl.name + " " + wl.unit}
+		var rss, noted []string
+		for pi, p := range ps {
+			ms := succeeded(res[wi][pi])
+			switch {
+			case len(ms) > 0:
+				ops = append(ops, human(median(ms, func(m measurement) float64 { return m.OpsPerSec })))
+				rss = append(rss, fmt.Sprintf("%.0f", median(ms, func(m measurement) float64 { return m.PeakRSS })))
+				if ms[0].Note != "" {
+					noted = append(noted, p.name+": "+ms[0].Note)
+				}
+			case len(res[wi][pi]) > 0:
+				ops, rss = append(ops, "failed"), append(rss, "failed")
+			default:
+				ops, rss = append(ops, "—"), append(rss, "—")
+			}
+			for r, o := range res[wi][pi] {
+				if o.err != nil {
+					failures = append(failures, fmt.Sprintf("%s %s round %d: %v", wl.name, p.name, r+1, o.err))
+				}
+			}
+		}
+		ratio := "—"
+		if x, ok := medianRatio(res[wi][0], res[wi][1]); ok {
+			ratio = fmt.Sprintf("%.2fx", x)
+		}
+		row := append(append(ops, ratio), rss...)
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+		if len(noted) > 0 {
+			notes = append(notes, wl.name+": "+strings.Join(noted, "; "))
+		}
+	}
+
+	fmt.Fprintf(w, "\nMedian of %d interleaved rounds (round r: each workload on each system, one fresh process each)", reps)
+	if scale != 1 {
+		fmt.Fprintf(w, "; every N scaled by %g", scale)
+	}
+	fmt.Fprintln(w, ". aio/asyncio is the median of the per-round ratios.")
+	fmt.Fprintln(w, "node hops with setImmediate (W4: 4 worker_threads posting messages); node µtask with microtasks (W1, W2, W6, W7 only).")
+	var missing []string
+	for _, p := range ps {
+		if p.missing != "" {
+			missing = append(missing, fmt.Sprintf("%s (%s)", p.name, p.missing))
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "— not installed: %s. See bench/peers/README.md.\n", strings.Join(missing, "; "))
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+	for _, f := range failures {
+		fmt.Fprintln(w, "failed:", f)
+	}
+}
