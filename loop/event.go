@@ -147,7 +147,8 @@ func (c *Condition) Locked() bool { return c.lock().Locked() }
 // the cancelled task had already received passes to the next waiter, so
 // none is lost; that waiter may see it as a spurious wake-up. If the loop
 // closes, Wait returns an error matching ErrClosed, holding the lock only
-// if it could take it without waiting.
+// if it could take it without waiting; the caller's Release that usually
+// follows does nothing then (see Lock.Release).
 //
 // Must be called on the loop goroutine.
 func (c *Condition) Wait(co *Coro) error {

@@ -82,11 +82,18 @@ func (lk *Lock) TryAcquire() bool {
 
 // Release is asyncio's Lock.release: it unlocks the lock and wakes the
 // first waiting task, which takes the lock when it resumes. Release panics
-// if the lock is not locked.
+// if the lock is not locked, except while the loop it is bound to is
+// closing, when it does nothing (see Condition.Wait).
 //
 // Must be called on the loop goroutine.
 func (lk *Lock) Release() {
 	if !lk.locked {
+		if lk.l != nil && lk.l.IsClosing() {
+			// Close is stopping tasks: a Condition.Wait that ended with
+			// ErrClosed without the lock is followed by its caller's
+			// Release; a clean teardown matters more than the misuse.
+			return
+		}
 		panic("loop: Release of an unlocked Lock")
 	}
 	lk.locked = false

@@ -114,6 +114,12 @@ func (l *Loop) IsRunning() bool { return l.running.Load() }
 // Safe for concurrent use by multiple goroutines.
 func (l *Loop) IsClosed() bool { return l.closed.Load() }
 
+// IsClosing reports whether Close (or the end of a Shutdown) has begun:
+// the loop is stopping its tasks' coroutines, or is closed.
+//
+// Safe for concurrent use by multiple goroutines.
+func (l *Loop) IsClosing() bool { return l.closing.Load() }
+
 // Done returns a channel that is closed when the loop is closed.
 //
 // Safe for concurrent use by multiple goroutines.

@@ -23,10 +23,12 @@ import (
 // The task stress test: thousands of tasks, each running a random program
 // of steps (await a future someone else completes, sleep, await another
 // task, run work on the executor, cancel a task, complete someone's
-// future), cancelled at random by each other and by callbacks, then the
-// loop is closed mid-way (Close) or shut down (Shutdown). Everything runs
-// in a synctest bubble, so sleeps and timers are virtual and a task left
-// waiting forever shows up as a deadlock.
+// future, hold a shared Lock or Semaphore across a suspension, wait on an
+// Event or a Condition, put to and get from shared queues), cancelled at
+// random by each other and by callbacks, then the loop is closed mid-way
+// (Close) or shut down (Shutdown). Everything runs in a synctest bubble, so
+// sleeps and timers are virtual and a task left waiting forever shows up as
+// a deadlock.
 //
 // To add a kind of step, append to taskStressSteps; to check more at the
 // end, append to taskStressInvariants.
@@ -36,6 +38,7 @@ const (
 	taskStressMaxSteps = 8
 	taskStressMaxDelay = 5 * time.Millisecond
 	taskStressSpread   = 50 * time.Millisecond // tasks are spawned over this long
+	taskStressScan     = 100 * time.Microsecond
 )
 
 var errStressInjected = errors.New("stress: injected error")
@@ -56,10 +59,21 @@ var taskStressSteps = []taskStressStep{
 	{"executor", 1, stepExecutor},
 	{"cancel-task", 1, stepCancelTask},
 	{"complete-future", 2, stepCompleteFuture},
+	{"lock-hold", 3, stepLockHold},
+	{"sem-hold", 3, stepSemHold},
+	{"event-wait", 2, stepEventWait},
+	{"event-toggle", 2, stepEventToggle},
+	{"cond-wait", 2, stepCondWait},
+	{"cond-notify", 2, stepCondNotify},
+	{"queue-put", 3, stepQueuePut},
+	{"queue-get", 3, stepQueueGet},
+	{"queue-join", 1, stepQueueJoin},
 }
 
 // taskStressInvariants are checked after the loop is closed.
-var taskStressInvariants = []func(t *testing.T, w *taskStressWorld){checkTasksDone}
+var taskStressInvariants = []func(t *testing.T, w *taskStressWorld){
+	checkTasksDone, checkNoWaiters, checkLocks, checkSemaphores, checkQueues,
+}
 
 // taskStressWorld is the state shared by the tasks and callbacks of one
 // run. It is touched on the loop goroutine only.
@@ -71,6 +85,7 @@ type taskStressWorld struct {
 	pool       []*stressFuture // futures awaited by one task, to be completed by another
 	violations []string
 	stepsRun   map[string]int
+	taskStressPrims
 }
 
 type taskStressTask struct {
@@ -78,6 +93,9 @@ type taskStressTask struct {
 	t    *loop.Task[int]
 	rng  *rand.Rand
 	prog []int // indices into taskStressSteps
+
+	waitingOn  *stressProbe // what it waits on, if any
+	selfCancel bool         // it cancelled itself; no suspension since
 }
 
 // stressFuture is a future a task awaits and someone else completes.
@@ -87,8 +105,11 @@ type stressFuture struct {
 	how string // "result", "error" or "cancel", once completed by complete
 }
 
+// violate records a violation; the first 50 are kept.
 func (w *taskStressWorld) violate(format string, args ...any) {
-	w.violations = append(w.violations, fmt.Sprintf(format, args...))
+	if len(w.violations) < 50 {
+		w.violations = append(w.violations, fmt.Sprintf(format, args...))
+	}
 }
 
 func stressDelay(r *rand.Rand) time.Duration {
@@ -170,7 +191,9 @@ func stepExecutor(w *taskStressWorld, me *taskStressTask, co *loop.Coro) error {
 }
 
 func stepCancelTask(w *taskStressWorld, me *taskStressTask, _ *loop.Coro) error {
-	w.tasks[me.rng.IntN(len(w.tasks))].t.Cancel()
+	other := w.tasks[me.rng.IntN(len(w.tasks))]
+	other.t.Cancel()
+	me.selfCancel = me.selfCancel || other == me
 	return nil
 }
 
@@ -217,6 +240,9 @@ func (w *taskStressWorld) spawn() {
 		for _, k := range me.prog {
 			w.stepsRun[taskStressSteps[k].name]++
 			err := taskStressSteps[k].run(w, me, co)
+			if errors.Is(err, future.ErrCancelled) {
+				me.selfCancel = false // delivered
+			}
 			switch {
 			case err == nil:
 			case errors.Is(err, loop.ErrClosed):
@@ -238,8 +264,12 @@ func (w *taskStressWorld) spawn() {
 	})
 }
 
-// taskStressOutcome counts how the tasks ended.
-type taskStressOutcome struct{ spawned, results, errors, cancelled int }
+// taskStressOutcome counts how the tasks ended, and how their waits on
+// primitives did.
+type taskStressOutcome struct {
+	spawned, results, errors, cancelled int
+	ends                                map[string]int
+}
 
 func checkTasksDone(t *testing.T, w *taskStressWorld) {
 	for _, me := range w.tasks {
@@ -272,6 +302,8 @@ func runTaskStress(t *testing.T, seed uint64, n int, shutdown bool) taskStressOu
 		}
 	}))
 	w := &taskStressWorld{l: l, seed: seed, rng: rand.New(rand.NewPCG(seed, ^uint64(0))), stepsRun: map[string]int{}}
+	w.initPrims()
+	l.CallSoon(w.scanStranded)
 
 	// Spawn the tasks in waves, and cancel some from callbacks.
 	const waves = 10
@@ -303,6 +335,7 @@ func runTaskStress(t *testing.T, seed uint64, n int, shutdown bool) taskStressOu
 	for range 1 + n/100 {
 		w.spawn()
 	}
+	w.closing = true
 	if shutdown {
 		require.NoError(t, l.Shutdown(context.Background()))
 	} else {
@@ -310,6 +343,7 @@ func runTaskStress(t *testing.T, seed uint64, n int, shutdown bool) taskStressOu
 	}
 	require.True(t, l.IsClosed())
 	t.Logf("%d tasks spawned, stopped at %v with %d not done, steps %v", len(w.tasks), stopAt, pending, w.stepsRun)
+	t.Logf("waits on primitives %v", w.ends)
 
 	for _, check := range taskStressInvariants {
 		check(t, w)
@@ -317,7 +351,7 @@ func runTaskStress(t *testing.T, seed uint64, n int, shutdown bool) taskStressOu
 	assert.Empty(t, w.violations)
 	assert.Empty(t, panics)
 
-	out := taskStressOutcome{spawned: len(w.tasks)}
+	out := taskStressOutcome{spawned: len(w.tasks), ends: w.ends}
 	for _, me := range w.tasks {
 		switch _, err := me.t.Result(); {
 		case me.t.Cancelled():
@@ -339,7 +373,7 @@ func TestTaskStress(t *testing.T) {
 	if testing.Short() {
 		total = 1_000
 	}
-	var sum taskStressOutcome
+	sum := taskStressOutcome{ends: map[string]int{}}
 	for i := range taskStressSeeds {
 		seed := uint64(20261122 + i)
 		shutdown := i%2 == 1
@@ -355,6 +389,9 @@ func TestTaskStress(t *testing.T) {
 				sum.results += out.results
 				sum.errors += out.errors
 				sum.cancelled += out.cancelled
+				for k, n := range out.ends {
+					sum.ends[k] += n
+				}
 			})
 		})
 	}
@@ -363,6 +400,14 @@ func TestTaskStress(t *testing.T) {
 	assert.Positive(t, sum.results, "tasks that finished their program")
 	assert.Positive(t, sum.errors, "tasks that failed")
 	assert.Positive(t, sum.cancelled, "tasks that ended cancelled")
+	// Each primitive made tasks wait, let some through and lost some to a
+	// cancellation or to Close.
+	t.Logf("waits on primitives %v", sum.ends)
+	for _, what := range []string{"lock", "sem", "queue-put", "queue-get", "queue-join", "event", "cond"} {
+		what += "-busy-"
+		assert.Positive(t, sum.ends[what+"ok"], what+"ok")
+		assert.Positive(t, sum.ends[what+"cancelled"]+sum.ends[what+"closed"], what+"cancelled or closed")
+	}
 }
 
 // TestStressCollectedFailedFutureInBubble: a failed future that is garbage
