@@ -108,7 +108,7 @@ func describe(fn func(any), arg any) (name, source string) {
 	return name, source
 }
 
-// runDebug is runReady in debug mode: each callback is timed, and those
+// runDebug runs an iteration's n callbacks in debug mode: each callback is timed, and those
 // slower than the threshold are logged.
 func (l *Loop) runDebug(n int) {
 	for ; n > 0; n-- {

@@ -59,6 +59,7 @@ type Loop struct {
 	errs    map[*errorRecord]struct{}
 	tasks   taskSet
 	curTask *task // the task whose body is running, if any
+	left    int   // callbacks of the current iteration's snapshot not yet run
 	exec    executor
 }
 

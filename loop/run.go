@@ -20,15 +20,9 @@ func (l *Loop) RunForever() error {
 		return err
 	}
 	defer l.finish()
-	for {
-		l.runOnce()
-		if l.stopping.Load() {
-			break
-		}
-		if l.shutdown.Load() && l.shutdownStep() {
-			break
-		}
-	}
+	l.iterate(func() bool {
+		return l.stopping.Load() || (l.shutdown.Load() && l.shutdownStep())
+	})
 	if l.shutdown.Load() && (l.quiescent() || l.abandoned.Load()) {
 		l.closeNow()
 	}
@@ -60,6 +54,7 @@ func (l *Loop) start() error {
 	id := goid()
 	l.goid.Store(id)
 	l.cur.Store(id)
+	l.left = 0 // callbacks a crash left behind run in a new iteration
 	return nil
 }
 
@@ -112,7 +107,55 @@ func (l *Loop) runOnce() {
 		}
 	}
 	if n := l.ready.Len(); n > 0 {
-		l.runReady(n)
+		if l.cfg.debug {
+			l.runDebug(n)
+		} else {
+			l.left = n
+			l.runLeft()
+		}
+	}
+}
+
+// iterate runs iterations until after, called at the end of each, reports
+// true. A panic in a callback is recovered here, for many iterations at
+// once rather than for each callback (a deferred recover per callback
+// would cost more than the callback), and reported; the interrupted
+// iteration then goes on with its remaining callbacks. With PanicCrash the
+// panic propagates.
+func (l *Loop) iterate(after func() bool) {
+	for resume := false; !l.iterateRecovering(after, resume); resume = true {
+	}
+}
+
+func (l *Loop) iterateRecovering(after func() bool, resume bool) (finished bool) {
+	if l.cfg.panicMode != PanicCrash {
+		defer func() {
+			if !finished {
+				if r := recover(); r != nil {
+					l.callbackPanicked(r, "")
+				}
+			}
+		}()
+	}
+	if resume { // finish the iteration a panic interrupted
+		l.runLeft()
+		if after() {
+			return true
+		}
+	}
+	for {
+		l.runOnce()
+		if after() {
+			return true
+		}
+	}
+}
+
+// runLeft runs the rest of the current iteration's snapshot.
+func (l *Loop) runLeft() {
+	for l.left > 0 {
+		l.left--
+		l.runNext()
 	}
 }
 
@@ -147,38 +190,6 @@ func (l *Loop) idleWait() {
 		}
 	}
 	l.idle.Store(false)
-}
-
-// runReady runs the first n ready callbacks: the snapshot of one iteration.
-func (l *Loop) runReady(n int) {
-	switch {
-	case l.cfg.debug:
-		l.runDebug(n)
-	case l.cfg.panicMode == PanicCrash:
-		for ; n > 0; n-- {
-			l.runNext()
-		}
-	default:
-		for n > 0 {
-			n = l.runBatch(n)
-		}
-	}
-}
-
-// runBatch runs up to n ready callbacks and returns how many are left when
-// one panics (the panic is reported) or 0.
-func (l *Loop) runBatch(n int) (left int) {
-	defer func() {
-		if r := recover(); r != nil {
-			left = n
-			l.callbackPanicked(r, "")
-		}
-	}()
-	for n > 0 {
-		n--
-		l.runNext()
-	}
-	return 0
 }
 
 // runNext pops the next ready callback and runs it, unless it was cancelled.
@@ -349,10 +360,17 @@ func (l *Loop) drainAndClose(ctx context.Context) error {
 			l.tasksCancelled = true
 			l.cancelTasks()
 		}
-		for !l.expired.Load() && !l.quiescent() {
-			l.stopping.Store(false)
-			l.runOnce()
+		if l.expired.Load() || l.quiescent() {
+			return
 		}
+		l.stopping.Store(false) // a Stop does not end a Shutdown
+		l.iterate(func() bool {
+			if l.expired.Load() || l.quiescent() {
+				return true
+			}
+			l.stopping.Store(false)
+			return false
+		})
 	}()
 	l.closeNow()
 	return ctx.Err()

@@ -71,10 +71,5 @@ func (l *Loop) runUntil(done func() bool) {
 		return
 	}
 	defer l.finish()
-	for !l.stopping.Load() {
-		l.runOnce()
-		if done() {
-			return
-		}
-	}
+	l.iterate(func() bool { return l.stopping.Load() || done() })
 }

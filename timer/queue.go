@@ -118,11 +118,14 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	} else {
 		c.clear(i)
 	}
-	if q.n == 0 {
-		q.reset()
-	} else if q.hi == c.n {
-		q.head = c.next
-		q.hi = q.head.lo
+	// A consumed chunk is recycled once it is full or another follows it;
+	// an emptied queue keeps filling the chunk it is in.
+	if q.hi == c.n && (c.n == chunkSize || c != q.tail) {
+		if q.head = c.next; q.head == nil {
+			q.tail, q.hi = nil, 0
+		} else {
+			q.hi = q.head.lo
+		}
 		q.recycle(c)
 	}
 	return fn, afn, arg
@@ -174,20 +177,6 @@ func (q *Queue) Clear() int {
 		}
 	}
 	return live
-}
-
-// reset makes an empty queue start again at the beginning of its chunk, or
-// drops the chunk if it is tainted. An empty queue's head and tail are the
-// same chunk.
-func (q *Queue) reset() {
-	c := q.head
-	q.hi = 0
-	if c.tainted {
-		q.head, q.tail = nil, nil
-		return
-	}
-	c.n, c.lo = 0, 0
-	c.gen++
 }
 
 func (q *Queue) grow() *chunk {
