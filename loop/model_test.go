@@ -308,11 +308,11 @@ func FuzzScheduler(f *testing.F) {
 }
 
 // TestSchedulerModel runs 10,000 seeded random programs on the loop and on
-// the model (500 with -short), executing at least a million operations
-// (actions and callback runs) in all.
+// the model (2,500 under the race detector, 500 with -short), executing at
+// least a million operations (actions and callback runs) in all.
 func TestSchedulerModel(t *testing.T) {
 	const seed = 20240601
-	n, minOps := 10_000, 1_000_000
+	n, minOps := modelPrograms, modelMinOps
 	if testing.Short() {
 		n, minOps = 500, 0
 	}
