@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -147,7 +148,7 @@ func runSoak(w io.Writer, d, every time.Duration) int {
 		credits: make(chan struct{}, mix.credits),
 	}
 	s.l = loop.New(loop.WithExceptionHandler(s.exception))
-	goroutines := runtime.NumGoroutine()
+	goroutines := ownGoroutines()
 
 	fmt.Fprintf(w, "soak: %v, a line every %v; %d timer chains (+decoys), %d producers x %d cb/%v, "+
 		"%d stepper tasks, %d+%d queue tasks (maxsize %d), %d lock + %d semaphore(%d) tasks, %d executor tasks\n",
@@ -655,15 +656,39 @@ func mib(b uint64) string {
 	return fmt.Sprintf("%.1f", float64(b)/(1<<20))
 }
 
-// waitGoroutines waits up to a second for the goroutine count to drop to
-// want (goroutines that were joined may still be exiting) and returns it.
+// waitGoroutines waits up to a second for the count of ownGoroutines to
+// drop to want (goroutines that were joined may still be exiting) and
+// returns it.
 func waitGoroutines(want int) int {
 	deadline := time.Now().Add(time.Second)
 	for {
-		n := runtime.NumGoroutine()
+		n := ownGoroutines()
 		if n <= want || time.Now().After(deadline) {
 			return n
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// ownGoroutines counts the goroutines running aio's code (the loop, its
+// tasks and executor, the producers, this function's caller): what a soak
+// could leave behind. The runtime's own goroutines (cleanups, which start
+// as needed) do not count.
+func ownGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("github.com/aio-go/aio/")) {
+			count++
+		}
+	}
+	return count
 }
