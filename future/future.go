@@ -114,16 +114,11 @@ func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) CancelWithCause(cause error) bool {
-	f.retrieved()
-	if f.state.Load() != statePending {
-		return false
-	}
-	if f.x != nil && f.x.onCancel != nil {
+	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
+		f.retrieved()
 		return f.x.onCancel(cause)
 	}
-	f.ext().err = Cancelled(cause)
-	f.complete(stateCancelled)
-	return true
+	return f.CancelNow(cause)
 }
 
 // OnCancel replaces what Cancel does while f is pending: Cancel and

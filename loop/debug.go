@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -85,12 +86,9 @@ func callerSource() string {
 }
 
 func isInternal(name string) bool {
-	const pkg = "github.com/aio-go/aio/"
-	return len(name) > len(pkg) && name[:len(pkg)] == pkg &&
-		(hasPrefix(name[len(pkg):], "loop.") || hasPrefix(name[len(pkg):], "future."))
+	return strings.HasPrefix(name, "github.com/aio-go/aio/loop.") ||
+		strings.HasPrefix(name, "github.com/aio-go/aio/future.")
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 // describe names a callback for logs: the function and where it was
 // scheduled.

@@ -1,10 +1,12 @@
 package loop
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/aio-go/aio/timer"
 )
@@ -34,7 +36,9 @@ type opError struct {
 	err error
 }
 
-func (e *opError) Error() string { return "loop: " + e.op + ": " + e.err.Error()[len("loop: "):] }
+func (e *opError) Error() string {
+	return "loop: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "loop: ")
+}
 func (e *opError) Unwrap() error { return e.err }
 
 // PanicError is a recovered panic: its value and the stack of the goroutine
@@ -139,7 +143,7 @@ func (l *Loop) DefaultExceptionHandler(ctx ExceptionContext) {
 	if errors.As(ctx.Err, &pe) {
 		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 	}
-	l.cfg.logger.LogAttrs(nil, slog.LevelError, ctx.Message, attrs...) //nolint:staticcheck // no context here
+	l.cfg.logger.LogAttrs(context.Background(), slog.LevelError, ctx.Message, attrs...)
 }
 
 // callbackPanicked reports a panic recovered from a callback.
