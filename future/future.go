@@ -250,6 +250,14 @@ func (f *Future[T]) retrieved() {
 func (f *Future[T]) complete(state uint32) {
 	f.state.Store(state)
 	n := f.compact()
+	if n == 1 && f.first.fn0 != nil {
+		// One callback that needs no argument (a task waiting): scheduled
+		// as it is.
+		fn := f.first.fn0
+		f.first, f.n = funcs[T]{}, 0
+		f.s.CallSoon(fn)
+		return
+	}
 	for range n {
 		f.s.CallSoonArg(fireNext, f)
 	}

@@ -60,7 +60,13 @@ type Loop struct {
 	tasks   taskSet
 	curTask *task // the task whose body is running, if any
 	left    int   // callbacks of the current iteration's snapshot not yet run
-	exec    executor
+
+	// Lending (lend.go): the waiting task whose goroutine runs the loop
+	// now, and whether its own wake-up has run.
+	lends    bool // the configuration allows lending
+	borrower *task
+	resumed  bool
+	exec     executor
 }
 
 // Stats are counters and queue lengths of a loop, for introspection.
@@ -89,6 +95,7 @@ func New(opts ...Option) *Loop {
 	for _, o := range opts {
 		o.apply(&l.cfg)
 	}
+	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
 	return l

@@ -93,6 +93,20 @@ func (l *Loop) runOnce() {
 	if l.ready.Len() == 0 && !l.stopping.Load() {
 		l.idleWait()
 	}
+	l.collect()
+	if n := l.ready.Len(); n > 0 {
+		if l.cfg.debug {
+			l.runDebug(n)
+		} else {
+			l.left = n
+			l.runLeft()
+		}
+	}
+}
+
+// collect moves the callbacks handed in by other goroutines, then the
+// timers that are due, to the ready queue.
+func (l *Loop) collect() {
 	if l.hasRemote.Load() {
 		l.drainRemote()
 	}
@@ -104,14 +118,6 @@ func (l *Loop) runOnce() {
 				break
 			}
 			l.ready.PushTimer(s)
-		}
-	}
-	if n := l.ready.Len(); n > 0 {
-		if l.cfg.debug {
-			l.runDebug(n)
-		} else {
-			l.left = n
-			l.runLeft()
 		}
 	}
 }
@@ -151,9 +157,10 @@ func (l *Loop) iterateRecovering(after func() bool, resume bool) (finished bool)
 	}
 }
 
-// runLeft runs the rest of the current iteration's snapshot.
+// runLeft runs the rest of the current iteration's snapshot. On a lent
+// goroutine it stops early when the borrowing task's own wake-up has run.
 func (l *Loop) runLeft() {
-	for l.left > 0 {
+	for l.left > 0 && !l.resumed {
 		l.left--
 		l.runNext()
 	}

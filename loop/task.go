@@ -70,7 +70,7 @@ type taskRare struct {
 	name      string // given to SpawnNamed, or formatted on demand
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
-	goid      uint64 // the coroutine's goroutine, recorded in debug mode
+	goid      uint64 // the coroutine's goroutine: in debug mode, or once it borrows the loop
 }
 
 func (t *task) ext() *taskRare {
@@ -307,6 +307,12 @@ func (t *task) run() {
 	if t.finished || t.stopped {
 		return
 	}
+	if t.l.borrower == t {
+		// The task runs the loop while it waits (lend.go): it resumes on
+		// its own goroutine, without a switch.
+		t.l.resumed = true
+		return
+	}
 	if !t.started && t.mustCancel {
 		// Cancelled before its first step: the body never runs.
 		t.stopped = true
@@ -372,6 +378,9 @@ func (co *Coro) suspend() bool {
 	t := co.t
 	if t.stopped {
 		return false
+	}
+	if l := t.l; l.lends && l.borrower == nil && l.lend(t) {
+		return true
 	}
 	if !co.yield(struct{}{}) {
 		t.stopped = true
