@@ -26,8 +26,11 @@ func goid() uint64 {
 	return id
 }
 
-// OnLoop reports whether the caller runs on the loop goroutine: in a
-// callback, or (in debug mode) in a task body. It costs about a
+// OnLoop reports whether the caller runs loop code: a callback (on the loop
+// goroutine, or on a waiting task's goroutine that runs the loop), or a
+// task body, which blocking would deadlock too. A task body is recognised
+// in debug mode, and otherwise once the task has run the loop while it
+// waited; elsewhere OnLoop may report false for it. It costs about a
 // microsecond; futures call it before blocking in Wait.
 //
 // Safe for concurrent use by multiple goroutines.

@@ -5,9 +5,10 @@
 // A Loop runs on one goroutine at a time (RunForever, RunUntilComplete, or
 // Run, which is asyncio.run). That goroutine runs every callback scheduled
 // with CallSoon, every timer scheduled with CallLater or CallAt, every
-// done-callback of a future, and every step of every task. Nothing else
-// touches the loop's state, so callbacks and task bodies use it without
-// locks.
+// done-callback of a future, and every step of every task; while a task
+// waits, it may lend the work to the task's goroutine (rule 5 below).
+// Nothing else touches the loop's state, so callbacks and task bodies use it
+// without locks.
 //
 //	v, err := loop.Run(ctx, func(co *loop.Coro) (int, error) {
 //		t := loop.Spawn(co.Loop(), func(co *loop.Coro) (int, error) {
@@ -24,8 +25,8 @@
 // The invariants, numbered as the rest of the package refers to them:
 //
 //  1. One goroutine runs the loop; it alone runs callbacks and task steps.
-//  2. A task's body is an iter.Pull coroutine. Only the loop goroutine
-//     switches to it, and it switches back only by suspending (Await,
+//  2. A task's body is an iter.Pull coroutine. Only the goroutine running
+//     the loop switches to it, and it switches back only by suspending (Await,
 //     Sleep, and the primitives built on them). So exactly one of the loop
 //     and one task body runs at any moment.
 //  3. Other goroutines reach the loop only through CallSoonThreadsafe (and
@@ -35,6 +36,13 @@
 //     concurrent use by multiple goroutines."
 //  4. The loop blocks only in a select over one wake-up channel and one
 //     time.Timer, so testing/synctest drives it with virtual time.
+//  5. A task that suspends runs the loop itself, on its own goroutine,
+//     until its wake-up comes up, and then goes on without switching
+//     coroutines; the loop goroutine waits meanwhile in the task's step.
+//     The same callbacks and steps run in the same order, one at a time, as
+//     rule 1 says; only the goroutine differs. OnLoop reports true there.
+//     The loop goroutine takes over again to wait for work, to stop, and
+//     to shut down. Debug mode and PanicCrash do not lend.
 //
 // Debug mode (WithDebug) checks rule 3: a loop-only method called from
 // another goroutine while the loop runs panics with ErrWrongGoroutine.

@@ -13,8 +13,9 @@ import (
 var _ future.Scheduler = (*Loop)(nil)
 
 // Loop is an event loop: asyncio's BaseEventLoop. One goroutine at a time
-// runs it (RunForever, RunUntilComplete); that goroutine alone runs its
-// callbacks, timers and task steps, so they never run concurrently and
+// runs it (RunForever, RunUntilComplete); that goroutine, or a waiting task's
+// goroutine it lends the work to (see the package doc, Concurrency), runs
+// its callbacks, timers and task steps, so they never run concurrently and
 // touch loop state without locks.
 //
 // Methods say which goroutines may call them: "Must be called on the loop

@@ -7,9 +7,10 @@ package loop
 // neither.
 //
 // A task's body runs as an iter.Pull coroutine: its own goroutine, which
-// only the loop goroutine switches to (step) and which switches back only by
-// yielding (Await, Sleep). So exactly one of the loop and a task body runs
-// at a time, and task bodies touch loop state without locks.
+// only the goroutine running the loop switches to (step) and which switches
+// back only by yielding (Await, Sleep), or, while it waits, runs the loop
+// itself (lend.go). So exactly one of the loop and a task body runs at a
+// time, and task bodies touch loop state without locks.
 
 import (
 	"context"
@@ -183,18 +184,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	tk.Future.OnCancel(t.cancel)
 	tk.Future.SetNamer(t)
 	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
-		t.co.yield = yield
-		if l.cfg.debug {
-			t.ext().goid = goid()
-			l.cur.Store(t.rare.goid)
-		}
-		defer func() {
-			if r := recover(); r != nil {
-				t.panicked = newPanicError(r)
-			}
-			t.finished = true
-		}()
-		tk.result, tk.err = body(&t.co)
+		tk.start(yield, body)
 	})
 	l.tasks.add(t)
 	l.CallSoon(t.step)
@@ -204,6 +194,23 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 		t.cancel(nil)
 	}
 	return tk
+}
+
+// start runs the task's body: the whole life of its coroutine.
+func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, error)) {
+	t := &tk.task
+	t.co.yield = yield
+	if t.l.cfg.debug {
+		t.ext().goid = goid()
+		t.l.cur.Store(t.rare.goid)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t.panicked = newPanicError(r)
+		}
+		t.finished = true
+	}()
+	tk.result, tk.err = body(&t.co)
 }
 
 // Name returns the task's name.
