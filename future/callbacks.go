@@ -17,8 +17,9 @@ type entry[T any] struct {
 
 // The done-callback list: entry 0 is inline in the Future (first, firstID),
 // the others in extra.more. Before completion, removed entries are left as
-// holes and squeezed out at completion; after completion entries are only
-// appended, and extra.next is the index of the first one not yet run.
+// holes and squeezed out at completion, and seq is the last id handed out.
+// After completion ids are not needed (nothing can be removed), entries are
+// only appended, and seq is the index of the first one not yet run.
 
 func (f *Future[T]) entryAt(i int32) (*funcs[T], uint32) {
 	if i == 0 {
@@ -28,16 +29,14 @@ func (f *Future[T]) entryAt(i int32) (*funcs[T], uint32) {
 	return &e.funcs, e.id
 }
 
-func (f *Future[T]) add(c funcs[T]) uint32 {
-	f.ids++
+func (f *Future[T]) add(c funcs[T], id uint32) {
 	if f.n == 0 {
-		f.first, f.firstID = c, f.ids
+		f.first, f.firstID = c, id
 	} else {
 		x := f.ext()
-		x.more = append(x.more, entry[T]{c, f.ids})
+		x.more = append(x.more, entry[T]{c, id})
 	}
 	f.n++
-	return f.ids
 }
 
 // remove clears the entry with the given id; it reports whether there was one.
@@ -88,10 +87,7 @@ func (f *Future[T]) compact() int32 {
 
 // pop returns the next callback to run and clears its entry.
 func (f *Future[T]) pop() funcs[T] {
-	next := int32(0)
-	if f.x != nil {
-		next = f.x.next
-	}
+	next := int32(f.seq)
 	c, _ := f.entryAt(next)
 	v := *c
 	*c = funcs[T]{}
@@ -101,9 +97,7 @@ func (f *Future[T]) pop() funcs[T] {
 			f.x.more = f.x.more[:0]
 		}
 	}
-	if f.x != nil {
-		f.x.next = next
-	}
+	f.seq = uint32(next)
 	return v
 }
 
@@ -136,15 +130,26 @@ func (f *Future[T]) OnDone(fn func()) {
 	f.addCallback(funcs[T]{fn0: fn})
 }
 
+// OnDoneCallback is AddDoneCallback without a way to remove the callback;
+// it allocates nothing. Gather uses it to follow its children.
+//
+// Must be called on the loop goroutine.
+func (f *Future[T]) OnDoneCallback(fn func(*Future[T])) {
+	f.addCallback(funcs[T]{fn: fn})
+}
+
 func (f *Future[T]) addCallback(c funcs[T]) uint32 {
 	if !c.live() {
 		panic("future: nil done-callback")
 	}
-	id := f.add(c)
 	if f.state.Load() != statePending {
+		f.add(c, 0)
 		f.s.CallSoonArg(fireNext, f)
+		return 0
 	}
-	return id
+	f.seq++
+	f.add(c, f.seq)
+	return f.seq
 }
 
 func (f *Future[T]) removeCallback(id uint32) bool {

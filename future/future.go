@@ -32,22 +32,30 @@ type Future[T any] struct {
 
 	// Done-callbacks: the first inline, the others in x (see callbacks.go).
 	n       int32
-	ids     uint32
+	seq     uint32
 	firstID uint32
 	first   funcs[T]
 	x       *extra[T] // rarely used fields
 }
 
 // extra holds the fields most futures never need: a future that succeeds
-// with at most one callback takes 64 bytes (for a word-sized T).
+// with at most one callback takes 64 bytes (for a word-sized T); one that
+// needs extra, 64 more.
 type extra[T any] struct {
-	err      error
+	err      error // SetError's in a *trackedError
 	more     []entry[T]
-	next     int32
 	name     Namer
-	track    ErrorTracker
 	onCancel func(cause error) bool
 }
+
+// trackedError is an error set with SetError, with the tracker that reports
+// it if nobody retrieves it. Only extra.err holds one; error unwraps it.
+type trackedError struct {
+	err   error
+	track ErrorTracker
+}
+
+func (e *trackedError) Error() string { return e.err.Error() }
 
 // New returns a pending future bound to the loop s: asyncio's
 // loop.create_future.
@@ -96,8 +104,11 @@ func (f *Future[T]) SetError(err error) bool {
 	x.err = err
 	// The tracker must exist before another goroutine can see f done and
 	// retrieve the error (Wait).
-	x.track = f.s.TrackError(err, f.describe(stateDone))
-	runtime.AddCleanup(f, ErrorTracker.Collected, x.track)
+	track := f.s.TrackError(err, f.describe(stateDone))
+	if track != nil {
+		x.err = &trackedError{err, track}
+	}
+	runtime.AddCleanup(f, ErrorTracker.Collected, track)
 	f.complete(stateDone)
 	return true
 }
@@ -230,6 +241,9 @@ func (f *Future[T]) error() error {
 	if f.x == nil {
 		return nil
 	}
+	if t, ok := f.x.err.(*trackedError); ok {
+		return t.err
+	}
 	return f.x.err
 }
 
@@ -241,8 +255,11 @@ func (f *Future[T]) ext() *extra[T] {
 }
 
 func (f *Future[T]) retrieved() {
-	if f.x != nil && f.x.track != nil {
-		f.x.track.Retrieved()
+	if f.x == nil {
+		return
+	}
+	if t, ok := f.x.err.(*trackedError); ok {
+		t.track.Retrieved()
 	}
 }
 
@@ -250,6 +267,7 @@ func (f *Future[T]) retrieved() {
 func (f *Future[T]) complete(state uint32) {
 	f.state.Store(state)
 	n := f.compact()
+	f.seq = 0
 	if n == 1 && f.first.fn0 != nil {
 		// One callback that needs no argument (a task waiting): scheduled
 		// as it is.

@@ -201,6 +201,31 @@ func TestDoneCallbackOrder(t *testing.T) {
 		},
 		want: []string{"start@1", "a@2", "b@2", "c@2"},
 	}, {
+		name: "OnDoneCallback shares the order and gets the future, also after completion",
+		setup: func(l *loop.Loop, r *tracer, f *future.Future[int]) {
+			f.OnDone(r.cb("a"))
+			f.OnDoneCallback(r.done("b", f))
+			f.SetResult(1)
+			f.OnDoneCallback(r.done("c", f))
+			f.AddDoneCallback(r.done("d", f))
+		},
+		want: []string{"start@1", "a@2", "b@2", "c@2", "d@2"},
+	}, {
+		name: "added after completion while earlier ones wait to run",
+		setup: func(l *loop.Loop, r *tracer, f *future.Future[int]) {
+			f.AddDoneCallback(r.done("cb1", f))
+			rm := f.AddDoneCallback(r.done("cb2", f))
+			f.AddDoneCallback(r.done("cb3", f))
+			rm()
+			f.SetResult(1)
+			f.OnDoneCallback(func(f *future.Future[int]) {
+				r.add("cb4")
+				f.OnDoneCallback(r.done("cb6", f))
+			})
+			f.AddDoneCallback(r.done("cb5", f))
+		},
+		want: []string{"start@1", "cb1@2", "cb3@2", "cb4@2", "cb5@2", "cb6@3"},
+	}, {
 		name: "a chain of futures costs one iteration per hop",
 		setup: func(l *loop.Loop, r *tracer, f *future.Future[int]) {
 			g := future.New[int](l)
@@ -348,6 +373,18 @@ func TestRemoveDoneCallback(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestOnDoneCallbackAllocs: OnDoneCallback allocates nothing; a future
+// with one callback is a single allocation.
+func TestOnDoneCallbackAllocs(t *testing.T) {
+	l := loop.New()
+	defer l.Close()
+	fn := func(*future.Future[int]) {}
+	allocs := testing.AllocsPerRun(100, func() {
+		future.New[int](l).OnDoneCallback(fn)
+	})
+	assert.Equal(t, 1.0, allocs)
 }
 
 // TestWait covers Wait from goroutines other than the loop's: it blocks

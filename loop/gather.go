@@ -2,6 +2,8 @@ package loop
 
 import (
 	"errors"
+	"slices"
+	"unsafe"
 
 	"github.com/aio-go/aio/future"
 )
@@ -63,29 +65,68 @@ func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
 		g.out = future.New[[]T](l)
 		g.out.OnCancel(g.cancel)
 	}
-	seen := make(map[*future.Future[T]]bool, len(fs))
 	for _, f := range fs {
 		if f.Scheduler() != future.Scheduler(l) {
 			panic(&opError{"Gather", ErrOtherLoop})
 		}
-		if !seen[f] {
-			seen[f] = true
-			g.children = append(g.children, f)
-		}
 	}
+	g.children = unique(fs)
 	g.left = len(g.children)
 	if g.left == 0 {
 		g.finish()
 		return g
 	}
+	childDone := g.childDone
 	for _, f := range g.children {
 		if f.Done() {
-			g.childDone(f)
+			childDone(f)
 		} else {
-			f.AddDoneCallback(g.childDone)
+			f.OnDoneCallback(childDone)
 		}
 	}
 	return g
+}
+
+// unique returns fs without its repeated futures, in order: fs itself if
+// no future appears twice.
+func unique[T any](fs []*future.Future[T]) []*future.Future[T] {
+	if !hasRepeats(fs) {
+		return fs
+	}
+	seen := make(map[*future.Future[T]]struct{}, len(fs))
+	children := make([]*future.Future[T], 0, len(fs))
+	for _, f := range fs {
+		if _, ok := seen[f]; !ok {
+			seen[f] = struct{}{}
+			children = append(children, f)
+		}
+	}
+	return children
+}
+
+// hasRepeats reports whether a future appears twice in fs, without a set:
+// it compares every pair of a few futures, and sorts the addresses of more
+// (futures do not move).
+func hasRepeats[T any](fs []*future.Future[T]) bool {
+	if len(fs) <= 16 {
+		for i, f := range fs {
+			if slices.Contains(fs[:i], f) {
+				return true
+			}
+		}
+		return false
+	}
+	addrs := make([]uintptr, len(fs))
+	for i, f := range fs {
+		addrs[i] = uintptr(unsafe.Pointer(f))
+	}
+	slices.Sort(addrs)
+	for i := 1; i < len(addrs); i++ {
+		if addrs[i] == addrs[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gather[T]) done() bool {

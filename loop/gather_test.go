@@ -292,6 +292,65 @@ func TestGather(t *testing.T) {
 		},
 		want: []string{"a done@1s", "b done@2s", "gather [1 1 2 1] ok@2s", "main: ok"},
 	}, {
+		name: "many children, some given more than once: results in argument order",
+		main: func(s *sim, co *loop.Coro) error {
+			var fs []*future.Future[int]
+			for i := range 20 {
+				fs = append(fs, s.task(fmt.Sprint(i), time.Duration(20-i)*time.Second, i, nil).Future)
+			}
+			v, err := loop.Await(co, loop.Gather(s.l, fs...))
+			s.at("gather %s %s", ints(v), outcome(err))
+			fs = append(fs, fs[3], fs[0], fs[3])
+			v, err = loop.Await(co, loop.Gather(s.l, append(fs[3:5:5], fs...)...))
+			s.at("gather %s %s", ints(v), outcome(err))
+			w, err := loop.Await(co, loop.GatherSettled(s.l, fs...))
+			s.at("settled %s %s", settled(w), outcome(err))
+			return nil
+		},
+		want: func() []string {
+			var want []string
+			for i := 19; i >= 0; i-- {
+				want = append(want, fmt.Sprintf("%d done@%ds", i, 20-i))
+			}
+			return append(want,
+				"gather [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19] ok@20s",
+				"gather [3 4 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 3 0 3] ok@20s",
+				"settled [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 3 0 3] ok@20s",
+				"main: ok")
+		}(),
+	}, {
+		name: "cancelling the gather cancels a child given twice once",
+		main: func(s *sim, co *loop.Coro) error {
+			spawn := func(name string) *loop.Task[int] {
+				return s.spawn(name, func(co *loop.Coro) (int, error) {
+					err := loop.Sleep(co, 5*time.Second)
+					s.at("%s %s cancelling=%d", name, outcome(err), loop.CurrentTask(s.l).Cancelling())
+					return 0, err
+				})
+			}
+			a := spawn("a")
+			g := loop.Gather(s.l, a.Future, a.Future)
+			s.l.CallLater(time.Second, func() { g.Cancel() })
+			_, err := loop.Await(co, g)
+			s.at("gather %s", outcome(err))
+			b := spawn("b")
+			fs := []*future.Future[int]{b.Future}
+			for i := range 20 {
+				f := future.New[int](s.l)
+				f.SetResult(i)
+				fs = append(fs, f)
+			}
+			g = loop.Gather(s.l, append(fs, b.Future)...)
+			s.l.CallLater(time.Second, func() { g.Cancel() })
+			_, err = loop.Await(co, g)
+			s.at("gather %s", outcome(err))
+			return nil
+		},
+		want: []string{
+			"a cancelled cancelling=1@1s", "gather cancelled@1s",
+			"b cancelled cancelling=1@2s", "gather cancelled@2s", "main: ok",
+		},
+	}, {
 		// b takes a second to clean up after its cancellation: the gather
 		// completes only then.
 		name: "cancelling the gather cancels the children and completes after all have finished",
