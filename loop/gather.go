@@ -3,7 +3,6 @@ package loop
 import (
 	"errors"
 	"slices"
-	"unsafe"
 
 	"github.com/aio-go/aio/future"
 )
@@ -47,17 +46,19 @@ func GatherSettled[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]Out
 
 type gather[T any] struct {
 	l         *Loop
-	fs        []*future.Future[T]
-	children  []*future.Future[T] // fs without duplicates
-	left      int
+	fs        []*future.Future[T] // a copy of the caller's
+	left      int                 // entries of fs not done yet
 	settle    bool
 	cancelReq bool
 	out       *future.Future[[]T]
 	settled   *future.Future[[]Outcome[T]]
 }
 
+// newGather builds a gather. A future given twice is followed twice (its
+// done-callback counts for both entries), which is the same as following
+// it once, except for cancelling it: cancel skips repeats.
 func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
-	g := &gather[T]{l: l, fs: fs, settle: settle}
+	g := &gather[T]{l: l, fs: slices.Clone(fs), settle: settle}
 	if settle {
 		g.settled = future.New[[]Outcome[T]](l)
 		g.settled.OnCancel(g.cancel)
@@ -70,14 +71,13 @@ func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
 			panic(&opError{"Gather", ErrOtherLoop})
 		}
 	}
-	g.children = unique(fs)
-	g.left = len(g.children)
+	g.left = len(g.fs)
 	if g.left == 0 {
 		g.finish()
 		return g
 	}
 	childDone := g.childDone
-	for _, f := range g.children {
+	for _, f := range g.fs {
 		if f.Done() {
 			childDone(f)
 		} else {
@@ -85,48 +85,6 @@ func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
 		}
 	}
 	return g
-}
-
-// unique returns fs without its repeated futures, in order: fs itself if
-// no future appears twice.
-func unique[T any](fs []*future.Future[T]) []*future.Future[T] {
-	if !hasRepeats(fs) {
-		return fs
-	}
-	seen := make(map[*future.Future[T]]struct{}, len(fs))
-	children := make([]*future.Future[T], 0, len(fs))
-	for _, f := range fs {
-		if _, ok := seen[f]; !ok {
-			seen[f] = struct{}{}
-			children = append(children, f)
-		}
-	}
-	return children
-}
-
-// hasRepeats reports whether a future appears twice in fs, without a set:
-// it compares every pair of a few futures, and sorts the addresses of more
-// (futures do not move).
-func hasRepeats[T any](fs []*future.Future[T]) bool {
-	if len(fs) <= 16 {
-		for i, f := range fs {
-			if slices.Contains(fs[:i], f) {
-				return true
-			}
-		}
-		return false
-	}
-	addrs := make([]uintptr, len(fs))
-	for i, f := range fs {
-		addrs[i] = uintptr(unsafe.Pointer(f))
-	}
-	slices.Sort(addrs)
-	for i := 1; i < len(addrs); i++ {
-		if addrs[i] == addrs[i-1] {
-			return true
-		}
-	}
-	return false
 }
 
 func (g *gather[T]) done() bool {
@@ -160,7 +118,7 @@ func (g *gather[T]) finish() {
 		// Every child's error counts as retrieved; the first cancellation
 		// (with its cause) is the gather's.
 		var err error
-		for _, f := range g.children {
+		for _, f := range g.fs {
 			if e := f.Err(); err == nil && e != nil && errors.Is(e, future.ErrCancelled) {
 				err = e
 			}
@@ -194,7 +152,12 @@ func (g *gather[T]) finish() {
 // gather finish when they have.
 func (g *gather[T]) cancel(cause error) bool {
 	cancelled := false
-	for _, f := range g.children {
+	seen := make(map[*future.Future[T]]struct{}, len(g.fs))
+	for _, f := range g.fs {
+		if _, repeat := seen[f]; repeat {
+			continue
+		}
+		seen[f] = struct{}{}
 		if f.CancelWithCause(cause) {
 			cancelled = true
 		}

@@ -200,6 +200,18 @@ func TestGather(t *testing.T) {
 		},
 		want: []string{"b done@1s", "c done@2s", "a done@3s", "gather [1 2 3] ok@3s", "main: ok"},
 	}, {
+		name: "the caller's slice is copied: changing it afterwards changes nothing",
+		main: func(s *sim, co *loop.Coro) error {
+			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
+			fs := []*future.Future[int]{a.Future, b.Future}
+			g := loop.Gather(s.l, fs...)
+			fs[0], fs[1] = b.Future, b.Future
+			v, err := loop.Await(co, g)
+			s.at("gather %s %s", ints(v), outcome(err))
+			return nil
+		},
+		want: []string{"a done@1s", "b done@2s", "gather [1 2] ok@2s", "main: ok"},
+	}, {
 		name: "no children: already done with an empty slice",
 		main: func(s *sim, co *loop.Coro) error {
 			g := loop.Gather[int](s.l)
