@@ -107,8 +107,8 @@ func (f *Future[T]) SetError(err error) bool {
 	track := f.s.TrackError(err, f.describe(stateDone))
 	if track != nil {
 		x.err = &trackedError{err, track}
+		runtime.AddCleanup(f, ErrorTracker.Collected, track)
 	}
-	runtime.AddCleanup(f, ErrorTracker.Collected, track)
 	f.complete(stateDone)
 	return true
 }

@@ -28,7 +28,7 @@ type Scheduler interface {
 	// future in a report. The scheduler reports err through its exception
 	// handler unless the returned tracker's Retrieved is called first. The
 	// tracker's Collected is called, from any goroutine, when the future is
-	// garbage collected.
+	// garbage collected. A nil tracker tracks nothing.
 	TrackError(err error, what string) ErrorTracker
 }
 
