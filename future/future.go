@@ -26,16 +26,15 @@ const (
 // goroutine. Done, Cancelled and Wait are safe for concurrent use by
 // multiple goroutines; so are Result and Err once Done reports true.
 type Future[T any] struct {
-	s     Scheduler
-	value T
-	state atomic.Uint32
-
-	// Done-callbacks: the first inline, the others in x (see callbacks.go).
+	// Pointers first, so that the collector scans less of a future.
+	s       Scheduler
+	first   funcs[T]  // done-callbacks: the first inline, the others in x (see callbacks.go)
+	x       *extra[T] // rarely used fields
+	value   T
+	state   atomic.Uint32
 	n       int32
 	seq     uint32
 	firstID uint32
-	first   funcs[T]
-	x       *extra[T] // rarely used fields
 }
 
 // extra holds the fields most futures never need: a future that succeeds
@@ -266,9 +265,8 @@ func (f *Future[T]) retrieved() {
 // complete records the new state and schedules every done-callback.
 func (f *Future[T]) complete(state uint32) {
 	f.state.Store(state)
-	n := f.compact()
 	f.seq = 0
-	if n == 1 && f.first.fn0 != nil {
+	if f.n == 1 && f.first.fn0 != nil {
 		// One callback that needs no argument (a task waiting): scheduled
 		// as it is.
 		fn := f.first.fn0
@@ -276,7 +274,7 @@ func (f *Future[T]) complete(state uint32) {
 		f.s.CallSoon(fn)
 		return
 	}
-	for range n {
+	for range f.compact() {
 		f.s.CallSoonArg(fireNext, f)
 	}
 }

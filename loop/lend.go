@@ -36,13 +36,12 @@ func (l *Loop) lend(t *task) bool {
 	if !l.running.Load() || l.stopping.Load() || l.shutdown.Load() {
 		return false
 	}
-	x := t.ext()
-	if x.goid == 0 {
-		x.goid = goid()
+	if t.rare == nil || t.rare.goid == 0 {
+		t.ext().goid = goid()
 	}
-	if l.cur.Load() != x.goid {
+	if id := t.rare.goid; l.cur.Load() != id {
 		// OnLoop is true in the callbacks the task runs.
-		l.cur.Store(x.goid)
+		l.cur.Store(id)
 	}
 	l.borrower = t
 	l.curTask, t.running = nil, false
