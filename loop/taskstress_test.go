@@ -368,6 +368,7 @@ func runTaskStress(t *testing.T, seed uint64, n int, shutdown bool) taskStressOu
 // TestTaskStress runs the stress test with taskStressSeeds seeds, half of
 // them ending with Close and half with Shutdown; the tasks are split among
 // them (fewer than the race detector's goroutine limit are alive at once).
+// The normal build also runs all the tasks on one loop.
 func TestTaskStress(t *testing.T) {
 	total := 10_000
 	if testing.Short() {
@@ -392,6 +393,18 @@ func TestTaskStress(t *testing.T) {
 				for k, n := range out.ends {
 					sum.ends[k] += n
 				}
+			})
+		})
+	}
+	if !raceDetector && !testing.Short() {
+		// All the tasks on one loop, closed mid-way; the race detector's
+		// goroutine limit rules it out in race builds.
+		t.Run("one-loop/close", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				out := runTaskStress(t, 20261122+taskStressSeeds, total, false)
+				t.Logf("%+v", out)
+				assert.GreaterOrEqual(t, out.spawned, total)
+				assert.Equal(t, out.spawned, out.results+out.errors+out.cancelled, "every task accounted for")
 			})
 		})
 	}
