@@ -20,8 +20,9 @@ type Scheduler interface {
 	// that, CallSoonThreadsafe returns the loop's error.
 	Done() <-chan struct{}
 
-	// OnLoop reports whether the caller runs on the loop goroutine. It may
-	// be slow (about a microsecond); futures call it only before blocking.
+	// OnLoop reports whether the caller runs loop code (a callback, or a
+	// task body), where blocking would stop the loop. It may be slow (about
+	// a microsecond); futures call it only before blocking.
 	OnLoop() bool
 
 	// TrackError is told that a future failed with err; what describes the
