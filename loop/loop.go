@@ -59,8 +59,9 @@ type Loop struct {
 	stats   Stats
 	errs    map[*errorRecord]struct{}
 	tasks   taskSet
-	curTask *task // the task whose body is running, if any
-	left    int   // callbacks of the current iteration's snapshot not yet run
+	parked  []*coroutine // idle coroutines, for the next tasks (coroutine.go)
+	curTask *task        // the task whose body is running, if any
+	left    int          // callbacks of the current iteration's snapshot not yet run
 
 	// Lending (lend.go): the waiting task whose goroutine runs the loop
 	// now, and whether its own wake-up has run.

@@ -6,16 +6,16 @@ package loop
 // the ready queue, or it is running) and not waiting. A done task is
 // neither.
 //
-// A task's body runs as an iter.Pull coroutine: its own goroutine, which
-// only the goroutine running the loop switches to (step) and which switches
-// back only by yielding (Await, Sleep), or, while it waits, runs the loop
-// itself (lend.go). So exactly one of the loop and a task body runs at a
-// time, and task bodies touch loop state without locks.
+// A task's body runs on an iter.Pull coroutine (coroutine.go): a goroutine
+// of its own while it runs, which only the goroutine running the loop
+// switches to (step) and which switches back only by yielding (Await,
+// Sleep), or, while it waits, runs the loop itself (lend.go). So exactly
+// one of the loop and a task body runs at a time, and task bodies touch
+// loop state without locks.
 
 import (
 	"context"
 	"errors"
-	"iter"
 	"strconv"
 	"sync/atomic"
 
@@ -47,9 +47,9 @@ type task struct {
 	id    uint64   // for the name "Task-<id>"
 	rare  *taskRare
 
-	next func() (struct{}, bool)
-	stop func()
-	step func() // t.run, bound once: the task's wake-up callback
+	c    *coroutine                      // from the first step until the body returns
+	job  func(yield func(struct{}) bool) // the body, until the first step
+	step func()                          // t.run, bound once: the task's wake-up callback
 
 	waiter           canceller // the future the task waits on, if any
 	mustCancel       bool      // deliver a cancellation at the next resumption
@@ -183,9 +183,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	t.step = t.run
 	tk.Future.OnCancel(t.cancel)
 	tk.Future.SetNamer(t)
-	t.next, t.stop = iter.Pull(func(yield func(struct{}) bool) {
-		tk.start(yield, body)
-	})
+	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
 	l.CallSoon(t.step)
 	if l.tasksCancelled {
@@ -196,7 +194,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	return tk
 }
 
-// start runs the task's body: the whole life of its coroutine.
+// start runs the task's body on a coroutine (coroutine.go).
 func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, error)) {
 	t := &tk.task
 	t.co.yield = yield
@@ -320,30 +318,35 @@ func (t *task) run() {
 		t.l.resumed = true
 		return
 	}
-	if !t.started && t.mustCancel {
-		// Cancelled before its first step: the body never runs.
-		t.stopped = true
-		t.stop()
-		t.finished = true
-		t.owner.finish()
-		return
-	}
-	t.started = true
 	l := t.l
+	if !t.started {
+		if t.mustCancel {
+			// Cancelled before its first step: the body never runs.
+			t.stopped, t.finished, t.job = true, true, nil
+			t.owner.finish()
+			return
+		}
+		t.started = true
+		t.c = l.coroutine()
+		t.c.job, t.job = t.job, nil
+	}
 	prev := l.curTask
 	l.curTask = t
 	t.running = true
 	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
 		l.cur.Store(t.rare.goid)
 	}
-	t.next()
+	_, parked := t.c.next()
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
 	}
 	t.running = false
 	l.curTask = prev
 	if t.finished {
-		t.stop()
+		if parked {
+			l.parked = append(l.parked, t.c)
+		}
+		t.c = nil
 		t.owner.finish()
 	}
 }
@@ -491,11 +494,14 @@ func (s *taskSet) stopAll(l *Loop) {
 
 func (l *Loop) stopTask(t *task) {
 	if !t.finished {
-		t.stopped = true
-		prev := l.curTask
-		l.curTask, t.running = t, true
-		t.stop()
-		l.curTask, t.running = prev, false
+		t.stopped, t.job = true, nil
+		if c := t.c; c != nil {
+			prev := l.curTask
+			l.curTask, t.running = t, true
+			c.stop()
+			l.curTask, t.running = prev, false
+			t.c = nil
+		}
 	}
 	t.finished = true
 	t.mustCancel = true

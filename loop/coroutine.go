@@ -1,0 +1,61 @@
+package loop
+
+import "iter"
+
+// A coroutine runs task bodies: an iter.Pull coroutine that, when a body
+// returns, parks to run the next task's body instead of ending. A task
+// takes one at its first step (a task cancelled before then never needs
+// one) and gives it back when its body returns; so a program that keeps
+// spawning short tasks pays for a goroutine once, not per task.
+//
+// The rules:
+//
+//  1. A coroutine serves one task at a time: from the task's first step
+//     until its body returns, t.c is the coroutine, and c.job is the
+//     task's body until it starts.
+//  2. After the body, the coroutine parks (yields) if the loop keeps it
+//     (fewer than maxIdleCoroutines idle, loop not closing), and ends
+//     otherwise; the step that resumed it sees which (next's ok).
+//  3. Stopping a task (Close) stops its coroutine: it ends, it is not kept.
+//     Close ends the idle ones.
+
+// maxIdleCoroutines bounds the coroutines a loop keeps for later tasks:
+// each holds a goroutine (at least a 2 KiB stack).
+const maxIdleCoroutines = 256
+
+type coroutine struct {
+	next func() (struct{}, bool)
+	stop func()
+	job  func(yield func(struct{}) bool) // the body to run next
+}
+
+// coroutine returns an idle coroutine, or a new one.
+func (l *Loop) coroutine() *coroutine {
+	if n := len(l.parked); n > 0 {
+		c := l.parked[n-1]
+		l.parked[n-1] = nil
+		l.parked = l.parked[:n-1]
+		return c
+	}
+	c := new(coroutine)
+	c.next, c.stop = iter.Pull(func(yield func(struct{}) bool) {
+		for {
+			job := c.job
+			c.job = nil
+			job(yield)
+			if len(l.parked) >= maxIdleCoroutines || l.closing.Load() || !yield(struct{}{}) {
+				return
+			}
+		}
+	})
+	return c
+}
+
+// stopIdle ends the idle coroutines (Close).
+func (l *Loop) stopIdle() {
+	for _, c := range l.parked {
+		c.stop()
+	}
+	clear(l.parked)
+	l.parked = nil
+}
