@@ -18,7 +18,7 @@ import (
 func TestCoroutineReuse(t *testing.T) {
 	for _, debug := range []bool{false, true} {
 		l := New(WithDebug(debug))
-				var ids []uint64
+		var ids []uint64
 		main := Spawn(l, func(co *Coro) (int, error) {
 			for i := range 4 {
 				child := Spawn(l, func(co *Coro) (int, error) {
@@ -63,7 +63,7 @@ func TestCoroutineReuse(t *testing.T) {
 func TestCoroutineIdleBound(t *testing.T) {
 	l := New()
 	defer l.Close()
-		n := maxIdleCoroutines + 50
+	n := maxIdleCoroutines + 50
 	fs := make([]*Task[int], n)
 	for i := range fs {
 		fs[i] = Spawn(l, func(co *Coro) (int, error) { return i, Sleep(co, 0) })
@@ -83,7 +83,7 @@ func TestCoroutineIdleBound(t *testing.T) {
 // cancelled before its first step never takes one.
 func TestCoroutineStoppedNotKept(t *testing.T) {
 	l := New()
-		blocked := Spawn(l, func(co *Coro) (int, error) {
+	blocked := Spawn(l, func(co *Coro) (int, error) {
 		_, err := Await(co, future.New[int](l))
 		return 0, err
 	})
