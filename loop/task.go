@@ -71,7 +71,6 @@ type taskRare struct {
 	name      string // given to SpawnNamed, or formatted on demand
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
-	goid      uint64 // the coroutine's goroutine: in debug mode, or once it borrows the loop
 }
 
 func (t *task) ext() *taskRare {
@@ -199,8 +198,7 @@ func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, erro
 	t := &tk.task
 	t.co.yield = yield
 	if t.l.cfg.debug {
-		t.ext().goid = goid()
-		t.l.cur.Store(t.rare.goid)
+		t.l.cur.Store(t.c.id())
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -333,8 +331,8 @@ func (t *task) run() {
 	prev := l.curTask
 	l.curTask = t
 	t.running = true
-	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
-		l.cur.Store(t.rare.goid)
+	if l.cfg.debug && t.c.goid != 0 {
+		l.cur.Store(t.c.goid)
 	}
 	_, parked := t.c.next()
 	if l.cfg.debug {
