@@ -27,16 +27,6 @@ type coroutine struct {
 	next func() (struct{}, bool)
 	stop func()
 	job  func(yield func(struct{}) bool) // the body to run next
-	goid uint64                          // its goroutine's id, once asked (id)
-}
-
-// id returns the coroutine's goroutine id; it must be called on the
-// coroutine (in a task body, or the loop code a waiting task runs).
-func (c *coroutine) id() uint64 {
-	if c.goid == 0 {
-		c.goid = goid()
-	}
-	return c.goid
 }
 
 // coroutine returns an idle coroutine, or a new one.

@@ -36,7 +36,10 @@ func (l *Loop) lend(t *task) bool {
 	if !l.running.Load() || l.stopping.Load() || l.shutdown.Load() {
 		return false
 	}
-	if id := t.c.id(); l.cur.Load() != id {
+	if t.rare == nil || t.rare.goid == 0 {
+		t.ext().goid = goid()
+	}
+	if id := t.rare.goid; l.cur.Load() != id {
 		// OnLoop is true in the callbacks the task runs.
 		l.cur.Store(id)
 	}

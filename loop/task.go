@@ -48,6 +48,7 @@ type task struct {
 	rare  *taskRare
 
 	c    *coroutine                      // from the first step until the body returns
+	next func() (struct{}, bool)         // c.next, at hand for each step
 	job  func(yield func(struct{}) bool) // the body, until the first step
 	step func()                          // t.run, bound once: the task's wake-up callback
 
@@ -71,6 +72,7 @@ type taskRare struct {
 	name      string // given to SpawnNamed, or formatted on demand
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
+	goid      uint64 // the task's goroutine: in debug mode, or once it runs the loop
 }
 
 func (t *task) ext() *taskRare {
@@ -198,7 +200,8 @@ func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, erro
 	t := &tk.task
 	t.co.yield = yield
 	if t.l.cfg.debug {
-		t.l.cur.Store(t.c.id())
+		t.ext().goid = goid()
+		t.l.cur.Store(t.rare.goid)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -326,15 +329,15 @@ func (t *task) run() {
 		}
 		t.started = true
 		t.c = l.coroutine()
-		t.c.job, t.job = t.job, nil
+		t.c.job, t.job, t.next = t.job, nil, t.c.next
 	}
 	prev := l.curTask
 	l.curTask = t
 	t.running = true
-	if l.cfg.debug && t.c.goid != 0 {
-		l.cur.Store(t.c.goid)
+	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
+		l.cur.Store(t.rare.goid)
 	}
-	_, parked := t.c.next()
+	_, parked := t.next()
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
 	}
@@ -344,7 +347,7 @@ func (t *task) run() {
 		if parked {
 			l.parked = append(l.parked, t.c)
 		}
-		t.c = nil
+		t.c, t.next = nil, nil
 		t.owner.finish()
 	}
 }
@@ -498,7 +501,7 @@ func (l *Loop) stopTask(t *task) {
 			l.curTask, t.running = t, true
 			c.stop()
 			l.curTask, t.running = prev, false
-			t.c = nil
+			t.c, t.next = nil, nil
 		}
 	}
 	t.finished = true
