@@ -175,3 +175,26 @@ func BenchmarkSleepZero(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSpawn is a task's life: spawn it, let it take one step and
+// return, and await it; ns/op is one task, from Spawn to the awaiting
+// task's resumption.
+func BenchmarkSpawn(b *testing.B) {
+	l := loop.New()
+	defer l.Close()
+	main := loop.Spawn(l, func(co *loop.Coro) (int, error) {
+		for range b.N {
+			t := loop.Spawn(l, func(co *loop.Coro) (int, error) {
+				return 1, loop.Sleep(co, 0)
+			})
+			if _, err := t.Await(co); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	})
+	b.ResetTimer()
+	if _, err := loop.RunUntilComplete(l, main.Future); err != nil {
+		b.Fatal(err)
+	}
+}
