@@ -13,6 +13,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -168,7 +169,7 @@ func runParent(ws []workload, reps int, scale float64) ([]summary, error) {
 	var sums []summary
 	for _, w := range ws {
 		ms := got[w.name]
-		s := summary{Workload: w.name, Reps: len(ms), Note: ms[0].Note}
+		s := summary{Workload: w.name, Reps: len(ms), Note: medianNote(ms)}
 		if scale != 1 {
 			s.Scale = scale
 		}
@@ -191,6 +192,17 @@ func spawn(exe, name string, scale float64) (measurement, error) {
 		return measurement{}, fmt.Errorf("%s: bad output %q: %v", name, out.String(), err)
 	}
 	return m, nil
+}
+
+// medianNote is the note of the repetition with the median ops/s (the
+// lower one of an even count): a per-run figure such as W6's ns/await.
+func medianNote(ms []measurement) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	byOps := slices.Clone(ms)
+	slices.SortFunc(byOps, func(a, b measurement) int { return cmp.Compare(a.OpsPerSec, b.OpsPerSec) })
+	return byOps[(len(byOps)-1)/2].Note
 }
 
 func median[T any](xs []T, f func(T) float64) float64 {

@@ -221,8 +221,8 @@ func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res []
 			case len(ms) > 0:
 				ops = append(ops, human(median(ms, func(m measurement) float64 { return m.OpsPerSec })))
 				rss = append(rss, fmt.Sprintf("%.0f", median(ms, func(m measurement) float64 { return m.PeakRSS })))
-				if ms[0].Note != "" {
-					noted = append(noted, p.name+": "+ms[0].Note)
+				if note := medianNote(ms); note != "" {
+					noted = append(noted, p.name+": "+note)
 				}
 			case len(res[wi][pi]) > 0:
 				ops, rss = append(ops, "failed"), append(rss, "failed")

@@ -71,6 +71,17 @@ func TestMedianRatio(t *testing.T) {
 	}
 }
 
+// TestMedianNote checks that a per-run note comes from the median run,
+// not the first.
+func TestMedianNote(t *testing.T) {
+	ms := []measurement{
+		{OpsPerSec: 3, Note: "fast"}, {OpsPerSec: 1, Note: "slow"}, {OpsPerSec: 2, Note: "median"},
+	}
+	assert.Equal(t, "median", medianNote(ms))
+	assert.Equal(t, "slow", medianNote(ms[:2]), "the lower of an even count")
+	assert.Empty(t, medianNote(nil))
+}
+
 func TestWritePeerTable(t *testing.T) {
 	ws := []workload{workloads[0], workloads[2]} // W1, W3
 	ps := []peer{
