@@ -82,8 +82,10 @@ func (l *Loop) lendRecovering() (finished bool) {
 func (l *Loop) nextIteration() bool {
 	if l.timers.Len() > 0 {
 		l.timers.Purge()
+		l.collect()
+	} else if l.hasRemote.Load() {
+		l.collect()
 	}
-	l.collect()
 	n := l.ready.Len()
 	if n == 0 {
 		return false
