@@ -5,6 +5,7 @@
 //	go run ./cmd/aiobench                      # all workloads, 5 repetitions
 //	go run ./cmd/aiobench -w W1,W5 -reps 3     # some of them
 //	go run ./cmd/aiobench -json                # one JSON object per workload
+//	go run ./cmd/aiobench -w W7,W7-PULL        # W7 beside its bare-coroutine ceiling
 //
 // A child process (-child W1) runs one workload once and prints one JSON
 // line; the parent interleaves the children (W1, W2, ..., W1, W2, ...) so
@@ -73,6 +74,12 @@ func main() {
 		os.Exit(2)
 	}
 	if *peers {
+		for _, w := range ws {
+			if slices.ContainsFunc(baselines, func(b workload) bool { return b.name == w.name }) {
+				fmt.Fprintf(os.Stderr, "aiobench: %s is a Go baseline; the peers do not run it\n", w.name)
+				os.Exit(2)
+			}
+		}
 		os.Exit(runPeers(os.Stdout, ws, *reps, *scale, *peerDir))
 	}
 	sums, err := runParent(ws, *reps, *scale)
@@ -94,11 +101,12 @@ func pick(names string) ([]workload, error) {
 	var ws []workload
 	for _, name := range strings.Split(names, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
-		i := slices.IndexFunc(workloads, func(w workload) bool { return w.name == name })
+		all := slices.Concat(workloads, baselines)
+		i := slices.IndexFunc(all, func(w workload) bool { return w.name == name })
 		if i < 0 {
 			return nil, fmt.Errorf("unknown workload %q", name)
 		}
-		ws = append(ws, workloads[i])
+		ws = append(ws, all[i])
 	}
 	return ws, nil
 }
@@ -268,4 +276,6 @@ var anchors = map[string]anchor{
 	"W5": {[4]float64{338e3, 337e3, 2.88e6, 3.10e6}},
 	"W6": {[4]float64{198e3, 537e3, 3.22e6, 1.54e6}},
 	"W7": {[4]float64{409e3, 503e3, 2.13e6, 1.13e6}},
+	// W7-PULL is W7's work: the same peers.
+	"W7-PULL": {[4]float64{409e3, 503e3, 2.13e6, 1.13e6}},
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/aio-go/aio/future"
@@ -70,6 +71,45 @@ func runW7(scale float64) (result, error) {
 	}
 	if err == nil && count != steps*t {
 		err = fmt.Errorf("W7: steps %d, want %d", count, steps*t)
+	}
+	return result{ops: steps * t, elapsed: el}, err
+}
+
+// W7-PULL: W7's work with a bare iter.Pull coroutine per task and no loop:
+// create T coroutines, then resume them round robin until each has taken
+// its 10 steps. It measures what one coroutine per task costs by itself.
+func runW7Pull(scale float64) (result, error) {
+	t := scaled(100_000, scale)
+	const steps = 10
+	count := 0
+	t0 := time.Now()
+	nexts := make([]func() (struct{}, bool), t)
+	stops := make([]func(), t)
+	for i := range nexts {
+		nexts[i], stops[i] = iter.Pull(func(yield func(struct{}) bool) {
+			for range steps {
+				if !yield(struct{}{}) {
+					return
+				}
+				count++
+			}
+		})
+	}
+	for live := t; live > 0; {
+		live = 0
+		for _, next := range nexts {
+			if _, ok := next(); ok {
+				live++
+			}
+		}
+	}
+	el := time.Since(t0)
+	for _, stop := range stops {
+		stop()
+	}
+	var err error
+	if count != steps*t {
+		err = fmt.Errorf("W7-PULL: steps %d, want %d", count, steps*t)
 	}
 	return result{ops: steps * t, elapsed: el}, err
 }

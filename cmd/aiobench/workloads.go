@@ -37,6 +37,12 @@ var workloads = []workload{
 	{"W7", "steps/s", "100,000 tasks x 10 sleep(0)", runW7},
 }
 
+// baselines are Go programs without aio, run like the workloads (-w) but
+// not by default nor with -peers: the ceiling of a mechanism aio uses.
+var baselines = []workload{
+	{"W7-PULL", "steps/s", "W7's steps on bare iter.Pull coroutines, no loop", runW7Pull},
+}
+
 func scaled(n int, scale float64) int { return max(1, int(float64(n)*scale)) }
 
 // onLoop runs body as the loop's first callback and the loop until it stops.
