@@ -17,7 +17,8 @@ import "iter"
 //     (fewer than maxIdleCoroutines idle, loop not closing), and ends
 //     otherwise; the step that resumed it sees which (next's ok).
 //  3. Stopping a task (Close) stops its coroutine: it ends, it is not kept.
-//     Close ends the idle ones.
+//     The idle ones end when the loop stops running, so that a loop that
+//     is not running holds no goroutine but its unfinished tasks'.
 
 // maxIdleCoroutines bounds the coroutines a loop keeps for later tasks:
 // each holds a goroutine (at least a 2 KiB stack).
@@ -51,7 +52,7 @@ func (l *Loop) coroutine() *coroutine {
 	return c
 }
 
-// stopIdle ends the idle coroutines (Close).
+// stopIdle ends the idle coroutines (when the loop stops running).
 func (l *Loop) stopIdle() {
 	for _, c := range l.parked {
 		c.stop()

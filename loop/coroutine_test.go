@@ -13,8 +13,8 @@ import (
 )
 
 // TestCoroutineReuse checks that tasks spawned one after another run on
-// one coroutine, in both modes, a panicking body included, and that Close
-// ends it.
+// one coroutine, in both modes, a panicking body included, and that the
+// idle coroutines end when the run does.
 func TestCoroutineReuse(t *testing.T) {
 	for _, debug := range []bool{false, true} {
 		l := New(WithDebug(debug))
@@ -49,33 +49,35 @@ func TestCoroutineReuse(t *testing.T) {
 		for _, id := range ids[1:] {
 			assert.Equal(t, ids[0], id, "debug=%v: the children share a coroutine", debug)
 		}
-		// The main task's coroutine and its children's are parked.
-		assert.Len(t, l.parked, 2)
-		assert.Equal(t, 2, liveCoroutines())
-		require.NoError(t, l.Close())
+		// The idle coroutines end with the run.
 		assert.Empty(t, l.parked)
 		assert.Equal(t, 0, liveCoroutines())
+		require.NoError(t, l.Close())
 	}
 }
 
-// TestCoroutineIdleBound checks that a loop keeps at most
-// maxIdleCoroutines coroutines: the others end with their tasks.
+// TestCoroutineIdleBound checks that a running loop keeps at most
+// maxIdleCoroutines coroutines (the others end with their tasks), and none
+// once it stops.
 func TestCoroutineIdleBound(t *testing.T) {
 	l := New()
 	defer l.Close()
-	n := maxIdleCoroutines + 50
-	fs := make([]*Task[int], n)
-	for i := range fs {
-		fs[i] = Spawn(l, func(co *Coro) (int, error) { return i, Sleep(co, 0) })
-	}
-	g := Gather(l, fs[0].Future)
-	for _, f := range fs[1:] {
-		g = Gather(l, f.Future)
-	}
-	_, err := RunUntilComplete(l, g)
+	main := Spawn(l, func(co *Coro) (int, error) {
+		fs := make([]*future.Future[int], maxIdleCoroutines+50)
+		for i := range fs {
+			fs[i] = Spawn(l, func(co *Coro) (int, error) { return i, Sleep(co, 0) }).Future
+		}
+		if _, err := Await(co, Gather(l, fs...)); err != nil {
+			return 0, err
+		}
+		assert.Len(t, l.parked, maxIdleCoroutines)
+		assert.Equal(t, maxIdleCoroutines+1, liveCoroutines(), "the idle ones and main's")
+		return 0, nil
+	})
+	_, err := RunUntilComplete(l, main.Future)
 	require.NoError(t, err)
-	assert.Len(t, l.parked, maxIdleCoroutines)
-	assert.Equal(t, maxIdleCoroutines, liveCoroutines())
+	assert.Empty(t, l.parked)
+	assert.Equal(t, 0, liveCoroutines())
 }
 
 // TestCoroutineStoppedNotKept checks that the coroutine of a task that

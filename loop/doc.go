@@ -27,10 +27,10 @@
 //  1. One goroutine runs the loop; it alone runs callbacks and task steps.
 //  2. A task's body runs on an iter.Pull coroutine, which the loop keeps
 //     for a later task once the body returns (up to 256 idle ones, until
-//     Close). Only the goroutine running the loop switches to it, and it
-//     switches back only by suspending (Await, Sleep, and the primitives
-//     built on them). So exactly one of the loop and one task body runs at
-//     any moment.
+//     the loop stops running). Only the goroutine running the loop
+//     switches to it, and it switches back only by suspending (Await,
+//     Sleep, and the primitives built on them). So exactly one of the loop
+//     and one task body runs at any moment.
 //  3. Other goroutines reach the loop only through CallSoonThreadsafe (and
 //     what is built on it: SpawnThreadsafe, CancelThreadsafe, the executor's
 //     results, Future.Wait), Stop and Shutdown. Each method's doc ends with

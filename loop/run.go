@@ -59,6 +59,7 @@ func (l *Loop) start() error {
 }
 
 func (l *Loop) finish() {
+	l.stopIdle()
 	l.stopping.Store(false)
 	l.goid.Store(0)
 	l.cur.Store(0)
@@ -244,12 +245,9 @@ func RunUntilComplete[T any](l *Loop, f *future.Future[T]) (T, error) {
 // Close is asyncio's close: it closes a stopped loop. Callbacks and timers
 // still queued are discarded without running; the number is reported
 // through the exception handler and counted in Stats().Discarded. Unfinished
-// tasks are stopped (their coroutines end), so are the coroutines the loop
-// keeps for later tasks, the executor's goroutines are joined, and errors
-// nobody retrieved are reported. Until Close, a loop keeps up to 256 idle
-// coroutines (goroutines): call it when done with a loop (Run does). Close
-// is idempotent and returns ErrRunning, changing nothing, while the loop
-// runs.
+// tasks are stopped (their coroutines end), the executor's goroutines are
+// joined, and errors nobody retrieved are reported. Close is idempotent and
+// returns ErrRunning, changing nothing, while the loop runs.
 //
 // Must not be called concurrently with running the loop.
 func (l *Loop) Close() error {
@@ -272,7 +270,6 @@ func (l *Loop) closeNow() {
 
 	// Unfinished tasks end first: their bodies may still schedule.
 	l.tasks.stopAll(l)
-	l.stopIdle()
 	l.exec.join()
 
 	l.remoteMu.Lock()
