@@ -22,9 +22,9 @@ package loop
 //     goes on with the rest of the iteration.
 //  4. At the end of an iteration the borrower gives the loop back (the task
 //     yields to the loop goroutine as usual) when nothing is ready (the loop
-//     goroutine does the idle wait), when Stop was called or a Shutdown
-//     began (the loop goroutine ends the run), or when the loop is not
-//     running. The loop goroutine resumes the task later by its wake-up.
+//     goroutine does the idle wait), or when Stop was called or a Shutdown
+//     began (the loop goroutine ends the run). The loop goroutine resumes
+//     the task later by its wake-up.
 //  5. Panics in callbacks are reported as on the loop goroutine. Debug mode
 //     (which checks goroutines) and PanicCrash (which lets a panic unwind
 //     the goroutine running the loop) do not lend.
@@ -33,9 +33,6 @@ package loop
 // reports true when t's wake-up has run: t resumes without a switch. It
 // reports false when t must yield to the loop goroutine (rule 4).
 func (l *Loop) lend(t *task) bool {
-	if !l.running.Load() || l.stopping.Load() || l.shutdown.Load() {
-		return false
-	}
 	if t.rare == nil || t.rare.goid == 0 {
 		t.ext().goid = goid()
 	}
