@@ -103,19 +103,13 @@ func (s *Set[T]) Contains(p *T) bool {
 func (s *Set[T]) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, wp := range s.order {
-		if wp == (weak.Pointer[T]{}) {
-			continue
-		}
+	for wp := range s.members {
 		if wp.Value() == nil {
 			s.removeLocked(wp, false)
-			continue
 		}
-		n++
 	}
 	s.compactLocked()
-	return n
+	return len(s.members)
 }
 
 // All is iter(weakset): it yields the members alive when the iteration

@@ -213,6 +213,7 @@ func medianNote(ms []measurement) string {
 	return byOps[(len(byOps)-1)/2].Note
 }
 
+// median is the median of f over xs, 0 if xs is empty.
 func median[T any](xs []T, f func(T) float64) float64 {
 	vs := make([]float64, len(xs))
 	for i, x := range xs {

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -551,7 +550,7 @@ func (s *soaker) verdict() bool {
 			ss[last].at.Round(time.Millisecond), mib(er), 100*growth, 100*soakMaxRSSGrowth, verdict)
 	}
 
-	med := medianOf(ss, func(sm soakSample) float64 { return sm.rate })
+	med := median(ss, func(sm soakSample) float64 { return sm.rate })
 	verdict := "ok"
 	if ss[last].rate < soakMinLastRate*med {
 		verdict, ok = "TOO SLOW", false
@@ -566,26 +565,12 @@ func (s *soaker) verdict() bool {
 		100*ss[last].rate/med, 100*soakMinLastRate, verdict)
 	// Other processes take CPU from the loop, not work per CPU-second: on
 	// a shared machine this line tells their noise from the loop's decay.
-	cmed := medianOf(ss, func(sm soakSample) float64 { return sm.cpuRate })
+	cmed := median(ss, func(sm soakSample) float64 { return sm.cpuRate })
 	if cmed > 0 {
 		fmt.Fprintf(w, "  throughput (ops per CPU-second, not checked): first %s, middle %s, last %s, median %s; last/median %.0f%%\n",
 			human(ss[0].cpuRate), human(ss[mid].cpuRate), human(ss[last].cpuRate), human(cmed), 100*ss[last].cpuRate/cmed)
 	}
 	return ok
-}
-
-// medianOf is the median of f over the samples.
-func medianOf(ss []soakSample, f func(soakSample) float64) float64 {
-	vs := make([]float64, len(ss))
-	for i, sm := range ss {
-		vs[i] = f(sm)
-	}
-	slices.Sort(vs)
-	n := len(vs)
-	if n%2 == 1 {
-		return vs[n/2]
-	}
-	return (vs[n/2-1] + vs[n/2]) / 2
 }
 
 // currentRSS is the process's resident set size now (not its peak), from

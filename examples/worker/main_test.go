@@ -1,13 +1,11 @@
 package main
 
 import (
-	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
+	"github.com/aio-go/aio/examples/internal/exampletest"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -18,19 +16,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // durations. Every callback must report that it ran on the loop, and every
 // worker that it did not.
 func TestRun(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var out strings.Builder
-		start := time.Now()
-		require.NoError(t, run(&out))
-		assert.Equal(t, 60*time.Millisecond, time.Since(start), "each part waits for its slowest download only")
-		arrivals := []string{
-			"  a.html: 512 bytes (worker on loop: false, callback on loop: true)",
-			"  c.html: 1024 bytes (worker on loop: false, callback on loop: true)",
-			"  b.html: 2048 bytes (worker on loop: false, callback on loop: true)",
-			"results: map[a.html:512 b.html:2048 c.html:1024]",
-		}
-		want := append(append([]string{"-- goroutines + CallSoonThreadsafe --"}, arrivals...),
-			append([]string{"-- RunInExecutor --"}, arrivals...)...)
-		assert.Equal(t, want, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"))
-	})
+	lines, took := exampletest.InBubble(t, run)
+	assert.Equal(t, 60*time.Millisecond, took, "each part waits for its slowest download only")
+	arrivals := []string{
+		"  a.html: 512 bytes (worker on loop: false, callback on loop: true)",
+		"  c.html: 1024 bytes (worker on loop: false, callback on loop: true)",
+		"  b.html: 2048 bytes (worker on loop: false, callback on loop: true)",
+		"results: map[a.html:512 b.html:2048 c.html:1024]",
+	}
+	want := append(append([]string{"-- goroutines + CallSoonThreadsafe --"}, arrivals...),
+		append([]string{"-- RunInExecutor --"}, arrivals...)...)
+	assert.Equal(t, want, lines)
 }
