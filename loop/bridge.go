@@ -48,11 +48,11 @@ func (e *executor) init() {
 }
 
 // submit queues j, starting a worker if none is idle and the pool is not
-// full. It reports false if the executor is closed.
+// full. It reports false if the executor is closed. The caller has called
+// init.
 func (e *executor) submit(l *Loop, j *job) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.init()
 	if e.closed {
 		return false
 	}

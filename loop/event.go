@@ -42,14 +42,10 @@ func (e *Event) Wait(co *Coro) error {
 	if e.set {
 		return nil
 	}
-	l, err := bindLoop(&e.l, co, "Event")
-	if err != nil {
+	if err := bindLoop(&e.l, co, "Event"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](l)
-	e.waiters.push(f)
-	_, err = Await(co, f)
-	e.waiters.remove(f)
+	_, err := e.waiters.wait(co)
 	return err
 }
 
@@ -62,11 +58,7 @@ func (e *Event) Set() {
 		return
 	}
 	e.set = true
-	for _, f := range e.waiters.all() {
-		if !f.Done() {
-			f.SetResult(struct{}{})
-		}
-	}
+	e.waiters.wake(e.waiters.len())
 }
 
 // Clear is asyncio's Event.clear: it lowers the flag. Tasks already woken
@@ -156,15 +148,11 @@ func (c *Condition) Wait(co *Coro) error {
 	if !lk.Locked() {
 		panic("loop: Condition.Wait with the lock not held")
 	}
-	l, err := bindLoop(&c.l, co, "Condition")
-	if err != nil {
+	if err := bindLoop(&c.l, co, "Condition"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](l)
 	lk.Release()
-	c.waiters.push(f)
-	_, err = Await(co, f)
-	c.waiters.remove(f)
+	_, err := c.waiters.wait(co)
 
 	// Take the lock again, whatever happens.
 	for {
@@ -176,13 +164,13 @@ func (c *Condition) Wait(co *Coro) error {
 		if !errors.Is(aerr, future.ErrCancelled) {
 			// Not a cancellation (the loop is closing): retrying
 			// would fail forever.
-			c.notify(1)
+			c.waiters.wake(1)
 			return err
 		}
 	}
 	if err != nil {
 		// We may have been notified before the error: pass it on.
-		c.notify(1)
+		c.waiters.wake(1)
 	}
 	return err
 }
@@ -214,7 +202,7 @@ func (c *Condition) Notify(n int) {
 	if !c.lock().Locked() {
 		panic("loop: Condition.Notify with the lock not held")
 	}
-	c.notify(n)
+	c.waiters.wake(n)
 }
 
 // NotifyAll is asyncio's Condition.notify_all: it wakes every task waiting
@@ -230,18 +218,4 @@ func (c *Condition) lock() *Lock {
 		c.lk = new(Lock)
 	}
 	return c.lk
-}
-
-// notify wakes the first n waiters not already done.
-func (c *Condition) notify(n int) {
-	woken := 0
-	for _, f := range c.waiters.all() {
-		if woken >= n {
-			return
-		}
-		if !f.Done() {
-			woken++
-			f.SetResult(struct{}{})
-		}
-	}
 }

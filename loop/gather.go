@@ -30,8 +30,10 @@ type Outcome[T any] struct {
 //
 // Must be called on the loop goroutine.
 func Gather[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]T] {
-	g := newGather(l, fs, false)
-	return g.out
+	return newGather(l, fs, false, func(f *future.Future[T]) T {
+		v, _ := f.Result()
+		return v
+	})
 }
 
 // GatherSettled is Gather with return_exceptions=True: it waits for every
@@ -40,41 +42,39 @@ func Gather[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]T] {
 //
 // Must be called on the loop goroutine.
 func GatherSettled[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]Outcome[T]] {
-	g := newGather(l, fs, true)
-	return g.settled
+	return newGather(l, fs, true, func(f *future.Future[T]) (o Outcome[T]) {
+		o.Value, o.Err = f.Result()
+		return o
+	})
 }
 
-type gather[T any] struct {
-	l         *Loop
+// gather follows the children fs and completes out with each child's
+// result(f), in the order of fs.
+type gather[T, R any] struct {
 	fs        []*future.Future[T] // a copy of the caller's
 	left      int                 // entries of fs not done yet
-	settle    bool
+	settle    bool                // wait for every child, even failed ones
 	cancelReq bool
-	out       *future.Future[[]T]
-	settled   *future.Future[[]Outcome[T]]
+	result    func(*future.Future[T]) R
+	out       *future.Future[[]R]
 }
 
-// newGather builds a gather. A future given twice is followed twice (its
-// done-callback counts for both entries), which is the same as following
-// it once, except for cancelling it: cancel skips repeats.
-func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
-	g := &gather[T]{l: l, fs: slices.Clone(fs), settle: settle}
-	if settle {
-		g.settled = future.New[[]Outcome[T]](l)
-		g.settled.OnCancel(g.cancel)
-	} else {
-		g.out = future.New[[]T](l)
-		g.out.OnCancel(g.cancel)
-	}
+// newGather starts a gather and returns its future. A future given twice
+// is followed twice (its done-callback counts for both entries), which is
+// the same as following it once, except for cancelling it: cancel skips
+// repeats.
+func newGather[T, R any](l *Loop, fs []*future.Future[T], settle bool, result func(*future.Future[T]) R) *future.Future[[]R] {
+	g := &gather[T, R]{fs: slices.Clone(fs), left: len(fs), settle: settle, result: result}
+	g.out = future.New[[]R](l)
+	g.out.OnCancel(g.cancel)
 	for _, f := range fs {
 		if f.Scheduler() != future.Scheduler(l) {
 			panic(&opError{"Gather", ErrOtherLoop})
 		}
 	}
-	g.left = len(g.fs)
 	if g.left == 0 {
 		g.finish()
-		return g
+		return g.out
 	}
 	childDone := g.childDone
 	for _, f := range g.fs {
@@ -84,19 +84,12 @@ func newGather[T any](l *Loop, fs []*future.Future[T], settle bool) *gather[T] {
 			f.OnDoneCallback(childDone)
 		}
 	}
-	return g
+	return g.out
 }
 
-func (g *gather[T]) done() bool {
-	if g.settle {
-		return g.settled.Done()
-	}
-	return g.out.Done()
-}
-
-func (g *gather[T]) childDone(f *future.Future[T]) {
+func (g *gather[T, R]) childDone(f *future.Future[T]) {
 	g.left--
-	if g.done() {
+	if g.out.Done() {
 		// Gather already failed: later errors count as retrieved.
 		_ = f.Err()
 		return
@@ -113,7 +106,7 @@ func (g *gather[T]) childDone(f *future.Future[T]) {
 }
 
 // finish completes the gather once every child is done.
-func (g *gather[T]) finish() {
+func (g *gather[T, R]) finish() {
 	if g.cancelReq {
 		// Every child's error counts as retrieved; the first cancellation
 		// (with its cause) is the gather's.
@@ -126,31 +119,19 @@ func (g *gather[T]) finish() {
 		if err == nil {
 			err = future.Cancelled(nil)
 		}
-		if g.settle {
-			g.settled.SetError(err)
-		} else {
-			g.out.SetError(err)
-		}
+		g.out.SetError(err)
 		return
 	}
-	if g.settle {
-		res := make([]Outcome[T], len(g.fs))
-		for i, f := range g.fs {
-			res[i].Value, res[i].Err = f.Result()
-		}
-		g.settled.SetResult(res)
-		return
-	}
-	res := make([]T, len(g.fs))
+	res := make([]R, len(g.fs))
 	for i, f := range g.fs {
-		res[i], _ = f.Result()
+		res[i] = g.result(f)
 	}
 	g.out.SetResult(res)
 }
 
 // cancel is the outer future's Cancel: cancel the children and let the
 // gather finish when they have.
-func (g *gather[T]) cancel(cause error) bool {
+func (g *gather[T, R]) cancel(cause error) bool {
 	cancelled := false
 	seen := make(map[*future.Future[T]]struct{}, len(g.fs))
 	for _, f := range g.fs {

@@ -45,15 +45,10 @@ func (lk *Lock) Acquire(co *Coro) error {
 	if lk.TryAcquire() {
 		return nil
 	}
-	l, err := bindLoop(&lk.l, co, "Lock")
-	if err != nil {
+	if err := bindLoop(&lk.l, co, "Lock"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](l)
-	lk.waiters.push(f)
-	_, err = Await(co, f)
-	lk.waiters.remove(f)
-	if err != nil {
+	if _, err := lk.waiters.wait(co); err != nil {
 		// With the lock free, Release either woke us (a wake-up we do
 		// not use) or skipped our cancelled waiter: either way the next
 		// waiter must run.
@@ -108,20 +103,48 @@ func (lk *Lock) Locked() bool { return lk.locked }
 // wakeFirst wakes the first waiter unless it is already done: woken, or
 // cancelled (a cancelled waiter wakes the next one itself when it resumes).
 func (lk *Lock) wakeFirst() {
-	if f := lk.waiters.first(); f != nil && !f.Done() {
+	if f := lk.waiters.first(); f != nil {
 		f.SetResult(struct{}{})
 	}
 }
 
 // waitQueue is the FIFO of waiter futures the primitives in this package
-// share. A waiter is removed by the task that waits on it, usually from the
-// front, so removal is O(1) in the common case.
+// share. A waiter is removed by the task that waits on it (wait), usually
+// from the front, so removal is O(1) in the common case; Queue's wake-ups
+// remove the waiters they wake instead (popFirst).
 type waitQueue struct {
 	q    []*future.Future[struct{}]
 	head int
 }
 
 func (w *waitQueue) len() int { return len(w.q) - w.head }
+
+// wait parks co on a new waiter at the back of w until the waiter is woken
+// or the wait fails, then takes the waiter out of w. It returns Await's
+// error, and whether the waiter was woken: after an error, that is a
+// wake-up the caller did not use. The primitive must be bound to co's loop.
+func (w *waitQueue) wait(co *Coro) (woken bool, err error) {
+	f := future.New[struct{}](co.Loop())
+	w.push(f)
+	_, err = Await(co, f)
+	w.remove(f)
+	return f.Done() && !f.Cancelled(), err
+}
+
+// wake wakes the first n waiters that are not done (already woken, or
+// cancelled and not yet resumed) and returns how many it woke.
+func (w *waitQueue) wake(n int) int {
+	woken := 0
+	for _, f := range w.all() {
+		if woken >= n {
+			break
+		}
+		if f.SetResult(struct{}{}) {
+			woken++
+		}
+	}
+	return woken
+}
 
 func (w *waitQueue) push(f *future.Future[struct{}]) {
 	if w.head > 0 && len(w.q) == cap(w.q) && 2*w.head >= len(w.q) {
@@ -193,17 +216,15 @@ type otherLoopError struct{ what string }
 func (e *otherLoopError) Error() string { return "loop: " + e.what + " is bound to a different loop" }
 func (e *otherLoopError) Unwrap() error { return ErrOtherLoop }
 
-// bindLoop binds a primitive to co's loop on first use (*bound is nil) and
-// returns that loop; it returns an error matching ErrOtherLoop if the
-// primitive is bound to another loop.
-func bindLoop(bound **Loop, co *Coro, what string) (*Loop, error) {
-	l := co.Loop()
-	switch *bound {
-	case nil:
-		*bound = l
-	case l:
-	default:
-		return nil, &otherLoopError{what}
+// bindLoop binds a primitive to co's loop on first use (*bound is nil); it
+// returns an error matching ErrOtherLoop if the primitive is bound to
+// another loop.
+func bindLoop(bound **Loop, co *Coro, what string) error {
+	if *bound == nil {
+		*bound = co.Loop()
 	}
-	return l, nil
+	if *bound != co.Loop() {
+		return &otherLoopError{what}
+	}
+	return nil
 }

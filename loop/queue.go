@@ -221,7 +221,7 @@ func (q *Queue[T]) Join(co *Coro) error {
 	if q.unfinished <= 0 {
 		return nil
 	}
-	if _, err := bindLoop(&q.l, co, "Queue"); err != nil {
+	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
 	return q.finished.Wait(co)
@@ -285,16 +285,14 @@ func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.Len() >= q.maxsize }
 // been woken and ready reports the queue could still serve it, the wake-up
 // goes to the next waiter.
 func (q *Queue[T]) park(co *Coro, ws *waitQueue, ready func() bool) error {
-	l, err := bindLoop(&q.l, co, "Queue")
-	if err != nil {
+	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](l)
+	f := future.New[struct{}](co.Loop())
 	ws.push(f)
 	if _, err := Await(co, f); err != nil {
-		f.Cancel()   // in case the loop is closing and f is still pending
-		ws.remove(f) // a wake-up has already removed it
-		if ready() && !f.Cancelled() {
+		ws.remove(f) // unless a wake-up has already removed it
+		if f.Done() && !f.Cancelled() && ready() {
 			wakeNext(ws)
 		}
 		return err
@@ -306,8 +304,7 @@ func (q *Queue[T]) park(co *Coro, ws *waitQueue, ready func() bool) error {
 // was not done (asyncio's Queue._wakeup_next).
 func wakeNext(ws *waitQueue) {
 	for f := ws.popFirst(); f != nil; f = ws.popFirst() {
-		if !f.Done() {
-			f.SetResult(struct{}{})
+		if f.SetResult(struct{}{}) {
 			return
 		}
 	}

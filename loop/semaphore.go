@@ -1,7 +1,5 @@
 package loop
 
-import "github.com/aio-go/aio/future"
-
 // Semaphore is asyncio's Semaphore: a counter of units for tasks of one
 // loop. Acquire takes a unit, suspending the task while none is free;
 // Release returns one. A Semaphore may be released more times than it was
@@ -56,23 +54,18 @@ func (s *Semaphore) Acquire(co *Coro) error {
 	if s.TryAcquire() {
 		return nil
 	}
-	l, err := bindLoop(&s.l, co, "Semaphore")
-	if err != nil {
+	if err := bindLoop(&s.l, co, "Semaphore"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](l)
-	s.waiters.push(f)
-	_, err = Await(co, f)
-	s.waiters.remove(f)
-	if err != nil && f.Done() && !f.Cancelled() {
+	woken, err := s.waiters.wait(co)
+	if err != nil && woken {
 		// Release reserved a unit for us, but we are not taking it: give
 		// it back.
 		s.value++
 	}
 	// Units may be free while newcomers queued behind us (FIFO): wake as
-	// many as there are units.
-	for s.value > 0 && s.wakeNext() {
-	}
+	// many as there are units, reserving one for each.
+	s.value -= s.waiters.wake(s.value)
 	return err
 }
 
@@ -95,7 +88,7 @@ func (s *Semaphore) TryAcquire() bool {
 // Must be called on the loop goroutine.
 func (s *Semaphore) Release() {
 	s.value++
-	s.wakeNext()
+	s.value -= s.waiters.wake(1)
 }
 
 // Locked is asyncio's Semaphore.locked: it reports whether Acquire would
@@ -112,19 +105,6 @@ func (s *Semaphore) Locked() bool {
 //
 // Must be called on the loop goroutine.
 func (s *Semaphore) Value() int { return s.value }
-
-// wakeNext wakes the first waiter that is not done and reserves a unit for
-// it; it reports whether there was one.
-func (s *Semaphore) wakeNext() bool {
-	for _, f := range s.waiters.all() {
-		if !f.Done() {
-			s.value--
-			f.SetResult(struct{}{})
-			return true
-		}
-	}
-	return false
-}
 
 // BoundedSemaphore is asyncio's BoundedSemaphore: a Semaphore whose Release
 // panics when it would raise the count above the initial value, which

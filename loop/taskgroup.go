@@ -169,7 +169,7 @@ func (g *TaskGroup) exit(co *Coro, err error) error {
 	var propagate error // a cancellation of the parent from outside
 	if err != nil {
 		if errors.Is(err, future.ErrCancelled) {
-			propagate = err
+			propagate, err = err, nil // err is now only the body's own error
 		}
 		if !g.aborting {
 			g.abort()
@@ -192,7 +192,7 @@ func (g *TaskGroup) exit(co *Coro, err error) error {
 			// The loop is closing: the children will not finish.
 			g.finished = true
 			g.abort()
-			if err != nil && !errors.Is(err, future.ErrCancelled) {
+			if err != nil {
 				g.errs = append(g.errs, err)
 			}
 			return errors.Join(append(g.errs, werr)...)
@@ -207,7 +207,7 @@ func (g *TaskGroup) exit(co *Coro, err error) error {
 	if propagate != nil && len(g.errs) == 0 {
 		return propagate
 	}
-	if err != nil && !errors.Is(err, future.ErrCancelled) {
+	if err != nil {
 		g.errs = append(g.errs, err)
 	}
 	if len(g.errs) == 0 {
