@@ -145,16 +145,33 @@ func TestLockAcquireFastPathDoesNotSuspend(t *testing.T) {
 	assert.Equal(t, before, after)
 }
 
-// lockScenario is one row of the Lock ordering table: run drives the
-// scenario from the main task, and the trace it records must equal want.
-type lockScenario struct {
+// syncCase is one row of a synchronisation primitive's ordering table:
+// run drives the scenario from the main task on a new primitive p, made
+// with n (a Semaphore's value, a Queue's maxsize), and the trace it
+// records must equal want.
+type syncCase[P any] struct {
 	name string
-	run  func(co *loop.Coro, lk *loop.Lock, rec func(string)) error
+	n    int
+	run  func(co *loop.Coro, p P, rec func(string)) error
 	want []string
 }
 
+// runSyncCases runs each row with syncRun, on the primitive newP(row.n).
+func runSyncCases[P any](t *testing.T, newP func(n int) P, table []syncCase[P]) {
+	t.Helper()
+	for _, tc := range table {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			syncRun(t, func(co *loop.Coro) error {
+				return tc.run(co, newP(tc.n), func(s string) { got = append(got, s) })
+			})
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestLockOrdering(t *testing.T) {
-	table := []lockScenario{{
+	runSyncCases(t, func(int) *loop.Lock { return new(loop.Lock) }, []syncCase[*loop.Lock]{{
 		// Release wakes w0 without handing it the lock: the lock is
 		// unlocked, yet the releasing task cannot take it back before
 		// the waiters (asyncio: order 0,1,2 then the barger).
@@ -280,17 +297,7 @@ func TestLockOrdering(t *testing.T) {
 			return syncJoin(co, w)
 		},
 		want: []string{"w cancelled", "try=true"},
-	}}
-	for _, sc := range table {
-		t.Run(sc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				var lk loop.Lock
-				return sc.run(co, &lk, func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, sc.want, got)
-		})
-	}
+	}})
 }
 
 // cancelReleaseRace is asyncio's test_cancel_release_race: the main task

@@ -30,12 +30,7 @@ func semState(s *loop.Semaphore) string {
 }
 
 func TestSemaphoreOrdering(t *testing.T) {
-	table := []struct {
-		name string
-		n    int
-		run  func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error
-		want []string
-	}{{
+	runSyncCases(t, loop.NewSemaphore, []syncCase[*loop.Semaphore]{{
 		// asyncio, verified: Release reserves the unit for the woken
 		// waiter, so the value stays 0 and the semaphore stays locked.
 		name: "release reserves the unit",
@@ -216,16 +211,7 @@ func TestSemaphoreOrdering(t *testing.T) {
 			return err
 		},
 		want: []string{"value=1 locked=true", "t1 cancelled", "t2", "t3", "value=0 locked=true"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				return tc.run(co, loop.NewSemaphore(tc.n), func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 func TestSemaphoreFastPath(t *testing.T) {
