@@ -101,11 +101,11 @@ func lockHolder(lk *loop.Lock, name string, rec func(string), blocker *future.Fu
 	}
 }
 
-// lockTaker is a task body that takes lk and keeps it, recording name or the
-// error.
-func lockTaker(lk *loop.Lock, name string, rec func(string)) func(co *loop.Coro) error {
+// syncTaker is a task body that takes a Lock or a unit of a Semaphore with
+// acquire and keeps it, recording name or the error.
+func syncTaker(acquire func(co *loop.Coro) error, name string, rec func(string)) func(co *loop.Coro) error {
 	return func(co *loop.Coro) error {
-		err := lk.Acquire(co)
+		err := acquire(co)
 		if err != nil {
 			rec(name + " " + syncErr(err))
 		} else {
@@ -262,11 +262,11 @@ func TestLockOrdering(t *testing.T) {
 			if err := lk.Acquire(co); err != nil {
 				return err
 			}
-			tb := syncGo(co, lockTaker(lk, "b", rec))
+			tb := syncGo(co, syncTaker(lk.Acquire, "b", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
-			tc := syncGo(co, lockTaker(lk, "c", rec))
+			tc := syncGo(co, syncTaker(lk.Acquire, "c", rec))
 			tb.Cancel()
 			lk.Release()
 			if err := syncYield(co, 1); err != nil {
@@ -286,7 +286,7 @@ func TestLockOrdering(t *testing.T) {
 			}
 			w := syncGo(co, func(co *loop.Coro) error {
 				loop.CurrentTask(co.Loop()).Cancel()
-				return lockTaker(lk, "w", rec)(co)
+				return syncTaker(lk.Acquire, "w", rec)(co)
 			})
 			if err := syncYield(co, 2); err != nil {
 				return err
@@ -308,9 +308,9 @@ func cancelReleaseRace(trigger func(t1 *loop.Task[struct{}], lk *loop.Lock)) fun
 		if err := lk.Acquire(co); err != nil {
 			return err
 		}
-		t1 := syncGo(co, lockTaker(lk, "t1", rec))
-		t2 := syncGo(co, lockTaker(lk, "t2", rec))
-		t3 := syncGo(co, lockTaker(lk, "t3", rec))
+		t1 := syncGo(co, syncTaker(lk.Acquire, "t1", rec))
+		t2 := syncGo(co, syncTaker(lk.Acquire, "t2", rec))
+		t3 := syncGo(co, syncTaker(lk.Acquire, "t3", rec))
 		if err := syncYield(co, 1); err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func TestLockAcquireCancelledLeavesLockUsable(t *testing.T) {
 		if err := lk.Acquire(co); err != nil {
 			return err
 		}
-		w := syncGo(co, lockTaker(&lk, "w", rec))
+		w := syncGo(co, syncTaker(lk.Acquire, "w", rec))
 		if err := syncYield(co, 1); err != nil {
 			return err
 		}

@@ -10,20 +10,6 @@ import (
 	"github.com/aio-go/aio/loop"
 )
 
-// semTaker is a task body that takes a unit of s and keeps it, recording
-// name or the error.
-func semTaker(s *loop.Semaphore, name string, rec func(string)) func(co *loop.Coro) error {
-	return func(co *loop.Coro) error {
-		err := s.Acquire(co)
-		if err != nil {
-			rec(name + " " + syncErr(err))
-		} else {
-			rec(name)
-		}
-		return err
-	}
-}
-
 // semState records a semaphore's value and Locked.
 func semState(s *loop.Semaphore) string {
 	return fmt.Sprintf("value=%d locked=%v", s.Value(), s.Locked())
@@ -89,15 +75,15 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "fifo order 2",
 		n:    1,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "1", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "1", rec))
 			t2 := syncGo(co, func(co *loop.Coro) error {
-				if err := semTaker(s, "2", rec)(co); err != nil {
+				if err := syncTaker(s.Acquire, "2", rec)(co); err != nil {
 					return err
 				}
 				s.Release()
-				return semTaker(s, "4", rec)(co)
+				return syncTaker(s.Acquire, "4", rec)(co)
 			})
-			t3 := syncGo(co, semTaker(s, "3", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "3", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -112,9 +98,9 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "fifo order 3",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "1", rec))
-			t2 := syncGo(co, semTaker(s, "2", rec))
-			t3 := syncGo(co, semTaker(s, "3", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "2", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "3", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -135,7 +121,7 @@ func TestSemaphoreOrdering(t *testing.T) {
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
 			var ts []*loop.Task[struct{}]
 			for i := range 4 {
-				ts = append(ts, syncGo(co, semTaker(s, fmt.Sprint("t", i+1), rec)))
+				ts = append(ts, syncGo(co, syncTaker(s.Acquire, fmt.Sprint("t", i+1), rec)))
 			}
 			if err := syncYield(co, 1); err != nil {
 				return err
@@ -156,8 +142,8 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "acquire hang",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
-			t2 := syncGo(co, semTaker(s, "t2", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -176,8 +162,8 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "cancelled after woken gives the unit back",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
-			t2 := syncGo(co, semTaker(s, "t2", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -196,12 +182,12 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "given-back units wake newcomers",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
-			t2 := syncGo(co, semTaker(s, "t2", rec))
-			t3 := syncGo(co, semTaker(s, "t3", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "t3", rec))
 			s.Release()
 			s.Release()
 			t1.Cancel()
