@@ -20,11 +20,7 @@ func evWaiter(ev *loop.Event, name string, rec func(string)) func(co *loop.Coro)
 }
 
 func TestEvent(t *testing.T) {
-	table := []struct {
-		name string
-		run  func(co *loop.Coro, ev *loop.Event, rec func(string)) error
-		want []string
-	}{{
+	runSyncCases(t, func(int) *loop.Event { return new(loop.Event) }, []syncCase[*loop.Event]{{
 		name: "set wakes every waiter in order",
 		run: func(co *loop.Coro, ev *loop.Event, rec func(string)) error {
 			var ts []*loop.Task[struct{}]
@@ -103,17 +99,7 @@ func TestEvent(t *testing.T) {
 			return err
 		},
 		want: []string{"w cancelled", "set=true"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				var ev loop.Event
-				return tc.run(co, &ev, func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 func TestEventWaitWhenSetDoesNotSuspend(t *testing.T) {
@@ -150,11 +136,7 @@ func condWaiter(c *loop.Condition, name string, rec func(string)) func(co *loop.
 
 func TestCondition(t *testing.T) {
 	errFirst, errSecond := errors.New("first"), errors.New("second")
-	table := []struct {
-		name string
-		run  func(co *loop.Coro, c *loop.Condition, rec func(string)) error
-		want []string
-	}{{
+	runSyncCases(t, func(int) *loop.Condition { return new(loop.Condition) }, []syncCase[*loop.Condition]{{
 		// asyncio, verified: notify(2) wakes the first two waiters.
 		name: "notify(2) wakes the first two in order",
 		run: func(co *loop.Coro, c *loop.Condition, rec func(string)) error {
@@ -311,17 +293,7 @@ func TestCondition(t *testing.T) {
 			return syncJoin(co, w0, w1, w2)
 		},
 		want: []string{"w0 cancelled locked=true", "w1 nil locked=true", "w2 nil locked=true", "w2 done=true"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				var c loop.Condition
-				return tc.run(co, &c, func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 func TestConditionWaitFor(t *testing.T) {

@@ -14,25 +14,21 @@ import (
 func ExampleLock() {
 	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		var lk loop.Lock
-		var tasks []*loop.Task[struct{}]
-		for i := range 3 {
-			tasks = append(tasks, loop.Spawn(co.Loop(), func(co *loop.Coro) (struct{}, error) {
-				if err := lk.Acquire(co); err != nil {
-					return struct{}{}, err
-				}
-				defer lk.Release()
-				fmt.Println("task", i, "enters")
-				err := loop.Sleep(co, 0) // other tasks run meanwhile, but not in here
-				fmt.Println("task", i, "leaves")
-				return struct{}{}, err
-			}))
-		}
-		for _, t := range tasks {
-			if _, err := t.Await(co); err != nil {
-				return struct{}{}, err
+		return struct{}{}, loop.Group(co, func(g *loop.TaskGroup) error {
+			for i := range 3 {
+				g.Go(func(co *loop.Coro) error {
+					if err := lk.Acquire(co); err != nil {
+						return err
+					}
+					defer lk.Release()
+					fmt.Println("task", i, "enters")
+					err := loop.Sleep(co, 0) // other tasks run meanwhile, but not in here
+					fmt.Println("task", i, "leaves")
+					return err
+				})
 			}
-		}
-		return struct{}{}, nil
+			return nil
+		})
 	})
 	fmt.Println("err:", err)
 	// Output:
@@ -49,26 +45,22 @@ func ExampleLock() {
 func ExampleEvent() {
 	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		var ready loop.Event
-		var tasks []*loop.Task[struct{}]
-		for _, name := range []string{"a", "b"} {
-			tasks = append(tasks, loop.Spawn(co.Loop(), func(co *loop.Coro) (struct{}, error) {
-				fmt.Println(name, "waits")
-				err := ready.Wait(co)
-				fmt.Println(name, "goes")
-				return struct{}{}, err
-			}))
-		}
-		if err := loop.Sleep(co, 0); err != nil {
-			return struct{}{}, err
-		}
-		fmt.Println("set")
-		ready.Set()
-		for _, t := range tasks {
-			if _, err := t.Await(co); err != nil {
-				return struct{}{}, err
+		return struct{}{}, loop.Group(co, func(g *loop.TaskGroup) error {
+			for _, name := range []string{"a", "b"} {
+				g.Go(func(co *loop.Coro) error {
+					fmt.Println(name, "waits")
+					err := ready.Wait(co)
+					fmt.Println(name, "goes")
+					return err
+				})
 			}
-		}
-		return struct{}{}, nil
+			if err := loop.Sleep(co, 0); err != nil {
+				return err
+			}
+			fmt.Println("set")
+			ready.Set()
+			return nil
+		})
 	})
 	fmt.Println("err:", err)
 	// Output:
@@ -126,26 +118,22 @@ func ExampleSemaphore() {
 	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		sem := loop.NewSemaphore(2)
 		running := 0
-		var tasks []*loop.Task[struct{}]
-		for i := range 4 {
-			tasks = append(tasks, loop.Spawn(co.Loop(), func(co *loop.Coro) (struct{}, error) {
-				if err := sem.Acquire(co); err != nil {
-					return struct{}{}, err
-				}
-				defer sem.Release()
-				running++
-				fmt.Println("worker", i, "runs with", running, "running")
-				err := loop.Sleep(co, 0)
-				running--
-				return struct{}{}, err
-			}))
-		}
-		for _, t := range tasks {
-			if _, err := t.Await(co); err != nil {
-				return struct{}{}, err
+		return struct{}{}, loop.Group(co, func(g *loop.TaskGroup) error {
+			for i := range 4 {
+				g.Go(func(co *loop.Coro) error {
+					if err := sem.Acquire(co); err != nil {
+						return err
+					}
+					defer sem.Release()
+					running++
+					fmt.Println("worker", i, "runs with", running, "running")
+					err := loop.Sleep(co, 0)
+					running--
+					return err
+				})
 			}
-		}
-		return struct{}{}, nil
+			return nil
+		})
 	})
 	fmt.Println("err:", err)
 	// Output:

@@ -101,11 +101,11 @@ func lockHolder(lk *loop.Lock, name string, rec func(string), blocker *future.Fu
 	}
 }
 
-// lockTaker is a task body that takes lk and keeps it, recording name or the
-// error.
-func lockTaker(lk *loop.Lock, name string, rec func(string)) func(co *loop.Coro) error {
+// syncTaker is a task body that takes a Lock or a unit of a Semaphore with
+// acquire and keeps it, recording name or the error.
+func syncTaker(acquire func(co *loop.Coro) error, name string, rec func(string)) func(co *loop.Coro) error {
 	return func(co *loop.Coro) error {
-		err := lk.Acquire(co)
+		err := acquire(co)
 		if err != nil {
 			rec(name + " " + syncErr(err))
 		} else {
@@ -145,16 +145,33 @@ func TestLockAcquireFastPathDoesNotSuspend(t *testing.T) {
 	assert.Equal(t, before, after)
 }
 
-// lockScenario is one row of the Lock ordering table: run drives the
-// scenario from the main task, and the trace it records must equal want.
-type lockScenario struct {
+// syncCase is one row of a synchronisation primitive's ordering table:
+// run drives the scenario from the main task on a new primitive p, made
+// with n (a Semaphore's value, a Queue's maxsize), and the trace it
+// records must equal want.
+type syncCase[P any] struct {
 	name string
-	run  func(co *loop.Coro, lk *loop.Lock, rec func(string)) error
+	n    int
+	run  func(co *loop.Coro, p P, rec func(string)) error
 	want []string
 }
 
+// runSyncCases runs each row with syncRun, on the primitive newP(row.n).
+func runSyncCases[P any](t *testing.T, newP func(n int) P, table []syncCase[P]) {
+	t.Helper()
+	for _, tc := range table {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			syncRun(t, func(co *loop.Coro) error {
+				return tc.run(co, newP(tc.n), func(s string) { got = append(got, s) })
+			})
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestLockOrdering(t *testing.T) {
-	table := []lockScenario{{
+	runSyncCases(t, func(int) *loop.Lock { return new(loop.Lock) }, []syncCase[*loop.Lock]{{
 		// Release wakes w0 without handing it the lock: the lock is
 		// unlocked, yet the releasing task cannot take it back before
 		// the waiters (asyncio: order 0,1,2 then the barger).
@@ -245,11 +262,11 @@ func TestLockOrdering(t *testing.T) {
 			if err := lk.Acquire(co); err != nil {
 				return err
 			}
-			tb := syncGo(co, lockTaker(lk, "b", rec))
+			tb := syncGo(co, syncTaker(lk.Acquire, "b", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
-			tc := syncGo(co, lockTaker(lk, "c", rec))
+			tc := syncGo(co, syncTaker(lk.Acquire, "c", rec))
 			tb.Cancel()
 			lk.Release()
 			if err := syncYield(co, 1); err != nil {
@@ -269,7 +286,7 @@ func TestLockOrdering(t *testing.T) {
 			}
 			w := syncGo(co, func(co *loop.Coro) error {
 				loop.CurrentTask(co.Loop()).Cancel()
-				return lockTaker(lk, "w", rec)(co)
+				return syncTaker(lk.Acquire, "w", rec)(co)
 			})
 			if err := syncYield(co, 2); err != nil {
 				return err
@@ -280,17 +297,7 @@ func TestLockOrdering(t *testing.T) {
 			return syncJoin(co, w)
 		},
 		want: []string{"w cancelled", "try=true"},
-	}}
-	for _, sc := range table {
-		t.Run(sc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				var lk loop.Lock
-				return sc.run(co, &lk, func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, sc.want, got)
-		})
-	}
+	}})
 }
 
 // cancelReleaseRace is asyncio's test_cancel_release_race: the main task
@@ -301,9 +308,9 @@ func cancelReleaseRace(trigger func(t1 *loop.Task[struct{}], lk *loop.Lock)) fun
 		if err := lk.Acquire(co); err != nil {
 			return err
 		}
-		t1 := syncGo(co, lockTaker(lk, "t1", rec))
-		t2 := syncGo(co, lockTaker(lk, "t2", rec))
-		t3 := syncGo(co, lockTaker(lk, "t3", rec))
+		t1 := syncGo(co, syncTaker(lk.Acquire, "t1", rec))
+		t2 := syncGo(co, syncTaker(lk.Acquire, "t2", rec))
+		t3 := syncGo(co, syncTaker(lk.Acquire, "t3", rec))
 		if err := syncYield(co, 1); err != nil {
 			return err
 		}
@@ -330,7 +337,7 @@ func TestLockAcquireCancelledLeavesLockUsable(t *testing.T) {
 		if err := lk.Acquire(co); err != nil {
 			return err
 		}
-		w := syncGo(co, lockTaker(&lk, "w", rec))
+		w := syncGo(co, syncTaker(lk.Acquire, "w", rec))
 		if err := syncYield(co, 1); err != nil {
 			return err
 		}

@@ -46,6 +46,25 @@ func ignoreShutDown(err error) error {
 	return err
 }
 
+// qJoiner is a task body that joins q and records the result.
+func qJoiner[T any](q *loop.Queue[T], rec func(string)) func(co *loop.Coro) error {
+	return func(co *loop.Coro) error {
+		err := q.Join(co)
+		rec("joined " + syncErr(err))
+		return err
+	}
+}
+
+// qPutAll puts vs in q without waiting.
+func qPutAll[T any](q *loop.Queue[T], vs ...T) error {
+	for _, v := range vs {
+		if err := q.PutNowait(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // qDrain takes every item left in q without waiting.
 func qDrain[T any](q *loop.Queue[T]) []T {
 	var out []T
@@ -159,15 +178,10 @@ func TestQueueZeroValue(t *testing.T) {
 }
 
 func TestQueueBlocking(t *testing.T) {
-	table := []struct {
-		name string
-		run  func(co *loop.Coro, rec func(string)) error
-		want []string
-	}{{
+	runSyncCases(t, loop.NewQueue[string], []syncCase[*loop.Queue[string]]{{
 		// asyncio, verified: blocked getters are served in FIFO order.
 		name: "getters fifo",
-		run: func(co *loop.Coro, rec func(string)) error {
-			q := loop.NewQueue[string](0)
+		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			var ts []*loop.Task[struct{}]
 			for i := range 3 {
 				ts = append(ts, syncGo(co, qGetter(q, fmt.Sprint("g", i), rec)))
@@ -175,10 +189,8 @@ func TestQueueBlocking(t *testing.T) {
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
-			for _, v := range []string{"a", "b", "c"} {
-				if err := q.PutNowait(v); err != nil {
-					return err
-				}
+			if err := qPutAll(q, "a", "b", "c"); err != nil {
+				return err
 			}
 			return syncJoin(co, ts...)
 		},
@@ -187,8 +199,8 @@ func TestQueueBlocking(t *testing.T) {
 		// A full queue blocks Put until a Get frees a slot; an empty one
 		// blocks Get until a Put.
 		name: "maxsize blocks and unblocks",
-		run: func(co *loop.Coro, rec func(string)) error {
-			q := loop.NewQueue[string](1)
+		n:    1,
+		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			p := syncGo(co, func(co *loop.Coro) error {
 				for _, v := range []string{"a", "b", "c"} {
 					if err := qPutter(q, "p", v, rec)(co); err != nil {
@@ -213,8 +225,7 @@ func TestQueueBlocking(t *testing.T) {
 		// A wake-up is not a hand-off: the main task takes the item
 		// before the woken getter resumes, and the getter waits again.
 		name: "woken getter re-checks",
-		run: func(co *loop.Coro, rec func(string)) error {
-			q := loop.NewQueue[string](0)
+		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			g := syncGo(co, qGetter(q, "g", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
@@ -236,8 +247,8 @@ func TestQueueBlocking(t *testing.T) {
 		want: []string{"main got x nil", "g done=false", "g got y"},
 	}, {
 		name: "woken putter re-checks",
-		run: func(co *loop.Coro, rec func(string)) error {
-			q := loop.NewQueue[string](1)
+		n:    1,
+		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			if err := q.PutNowait("a"); err != nil {
 				return err
 			}
@@ -263,27 +274,13 @@ func TestQueueBlocking(t *testing.T) {
 			return err
 		},
 		want: []string{"p done=false", "main got b", "p put c", "[c]"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				return tc.run(co, func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 // Cancelling a blocked Get or Put leaves the queue consistent: nothing is
 // taken or added, and a wake-up the cancelled task had received passes on.
 func TestQueueCancel(t *testing.T) {
-	table := []struct {
-		name    string
-		maxsize int
-		run     func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error
-		want    []string
-	}{{
+	runSyncCases(t, loop.NewQueue[string], []syncCase[*loop.Queue[string]]{{
 		name: "cancelled getter leaves the queue of getters",
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			g0 := syncGo(co, qGetter(q, "g0", rec))
@@ -337,8 +334,8 @@ func TestQueueCancel(t *testing.T) {
 		},
 		want: []string{"g cancelled", "[x]"},
 	}, {
-		name:    "cancelled putter adds nothing",
-		maxsize: 1,
+		name: "cancelled putter adds nothing",
+		n:    1,
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			if err := q.PutNowait("a"); err != nil {
 				return err
@@ -361,8 +358,8 @@ func TestQueueCancel(t *testing.T) {
 		},
 		want: []string{"p0 cancelled", "main got a", "p1 put c", "[c]"},
 	}, {
-		name:    "putter cancelled after its wake-up passes it on",
-		maxsize: 1,
+		name: "putter cancelled after its wake-up passes it on",
+		n:    1,
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			if err := q.PutNowait("a"); err != nil {
 				return err
@@ -381,16 +378,7 @@ func TestQueueCancel(t *testing.T) {
 			return err
 		},
 		want: []string{"p0 cancelled", "p1 put c", "[c]"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				return tc.run(co, loop.NewQueue[string](tc.maxsize), func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 // asyncio, verified: Get alone does not release Join; TaskDone does.
@@ -404,16 +392,10 @@ func TestQueueJoin(t *testing.T) {
 			return err
 		}
 		rec("empty join")
-		for i := range 2 {
-			if err := q.PutNowait(i); err != nil {
-				return err
-			}
-		}
-		j := syncGo(co, func(co *loop.Coro) error {
-			err := q.Join(co)
-			rec("joined " + syncErr(err))
+		if err := qPutAll(q, 0, 1); err != nil {
 			return err
-		})
+		}
+		j := syncGo(co, qJoiner(q, rec))
 		qDrain(q)
 		if err := syncYield(co, 3); err != nil {
 			return err
@@ -441,11 +423,7 @@ func TestQueueJoinCancelled(t *testing.T) {
 		if err := q.PutNowait(1); err != nil {
 			return err
 		}
-		j := syncGo(co, func(co *loop.Coro) error {
-			err := q.Join(co)
-			rec("joined " + syncErr(err))
-			return err
-		})
+		j := syncGo(co, qJoiner(q, rec))
 		if err := syncYield(co, 1); err != nil {
 			return err
 		}
@@ -459,24 +437,10 @@ func TestQueueJoinCancelled(t *testing.T) {
 	assert.Equal(t, []string{"joined cancelled", "join now: nil"}, got)
 }
 
-// qJoiner is a task body that joins q and records the result.
-func qJoiner[T any](q *loop.Queue[T], rec func(string)) func(co *loop.Coro) error {
-	return func(co *loop.Coro) error {
-		err := q.Join(co)
-		rec("joined " + syncErr(err))
-		return err
-	}
-}
-
 // Python 3.13's Queue.shutdown: blocked puts fail, gets return what is left
 // and then fail; immediate drops what is left, each item counting as done.
 func TestQueueShutdown(t *testing.T) {
-	table := []struct {
-		name    string
-		maxsize int
-		run     func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error
-		want    []string
-	}{{
+	runSyncCases(t, loop.NewQueue[string], []syncCase[*loop.Queue[string]]{{
 		name: "blocked getters fail",
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			g0 := syncGo(co, qGetter(q, "g0", rec))
@@ -491,10 +455,8 @@ func TestQueueShutdown(t *testing.T) {
 	}, {
 		name: "gets return the items left, then fail",
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
-			for _, v := range []string{"a", "b"} {
-				if err := q.PutNowait(v); err != nil {
-					return err
-				}
+			if err := qPutAll(q, "a", "b"); err != nil {
+				return err
 			}
 			q.Shutdown(false)
 			_ = qGetter(q, "main", rec)(co)
@@ -509,8 +471,8 @@ func TestQueueShutdown(t *testing.T) {
 		want: []string{"main got a", "main got b", "main loop: queue shut down",
 			"get nowait loop: queue shut down", "put nowait loop: queue shut down", "put loop: queue shut down"},
 	}, {
-		name:    "blocked putters fail",
-		maxsize: 1,
+		name: "blocked putters fail",
+		n:    1,
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			if err := q.PutNowait("a"); err != nil {
 				return err
@@ -531,10 +493,8 @@ func TestQueueShutdown(t *testing.T) {
 		// ones count as done.
 		name: "immediate drops the items left",
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
-			for _, v := range []string{"a", "b", "c"} {
-				if err := q.PutNowait(v); err != nil {
-					return err
-				}
+			if err := qPutAll(q, "a", "b", "c"); err != nil {
+				return err
 			}
 			_ = qGetter(q, "main", rec)(co)
 			j := syncGo(co, qJoiner(q, rec))
@@ -553,8 +513,8 @@ func TestQueueShutdown(t *testing.T) {
 		},
 		want: []string{"main got a", "len=0 joined=false", "joined nil", "main loop: queue shut down"},
 	}, {
-		name:    "immediate wakes putters and joiners",
-		maxsize: 1,
+		name: "immediate wakes putters and joiners",
+		n:    1,
 		run: func(co *loop.Coro, q *loop.Queue[string], rec func(string)) error {
 			if err := q.PutNowait("a"); err != nil {
 				return err
@@ -584,14 +544,5 @@ func TestQueueShutdown(t *testing.T) {
 			return q.Join(co)
 		},
 		want: []string{"len=1", "len=0"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				return tc.run(co, loop.NewQueue[string](tc.maxsize), func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }

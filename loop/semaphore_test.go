@@ -10,32 +10,13 @@ import (
 	"github.com/aio-go/aio/loop"
 )
 
-// semTaker is a task body that takes a unit of s and keeps it, recording
-// name or the error.
-func semTaker(s *loop.Semaphore, name string, rec func(string)) func(co *loop.Coro) error {
-	return func(co *loop.Coro) error {
-		err := s.Acquire(co)
-		if err != nil {
-			rec(name + " " + syncErr(err))
-		} else {
-			rec(name)
-		}
-		return err
-	}
-}
-
 // semState records a semaphore's value and Locked.
 func semState(s *loop.Semaphore) string {
 	return fmt.Sprintf("value=%d locked=%v", s.Value(), s.Locked())
 }
 
 func TestSemaphoreOrdering(t *testing.T) {
-	table := []struct {
-		name string
-		n    int
-		run  func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error
-		want []string
-	}{{
+	runSyncCases(t, loop.NewSemaphore, []syncCase[*loop.Semaphore]{{
 		// asyncio, verified: Release reserves the unit for the woken
 		// waiter, so the value stays 0 and the semaphore stays locked.
 		name: "release reserves the unit",
@@ -94,15 +75,15 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "fifo order 2",
 		n:    1,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "1", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "1", rec))
 			t2 := syncGo(co, func(co *loop.Coro) error {
-				if err := semTaker(s, "2", rec)(co); err != nil {
+				if err := syncTaker(s.Acquire, "2", rec)(co); err != nil {
 					return err
 				}
 				s.Release()
-				return semTaker(s, "4", rec)(co)
+				return syncTaker(s.Acquire, "4", rec)(co)
 			})
-			t3 := syncGo(co, semTaker(s, "3", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "3", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -117,9 +98,9 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "fifo order 3",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "1", rec))
-			t2 := syncGo(co, semTaker(s, "2", rec))
-			t3 := syncGo(co, semTaker(s, "3", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "2", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "3", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -140,7 +121,7 @@ func TestSemaphoreOrdering(t *testing.T) {
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
 			var ts []*loop.Task[struct{}]
 			for i := range 4 {
-				ts = append(ts, syncGo(co, semTaker(s, fmt.Sprint("t", i+1), rec)))
+				ts = append(ts, syncGo(co, syncTaker(s.Acquire, fmt.Sprint("t", i+1), rec)))
 			}
 			if err := syncYield(co, 1); err != nil {
 				return err
@@ -161,8 +142,8 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "acquire hang",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
-			t2 := syncGo(co, semTaker(s, "t2", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -181,8 +162,8 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "cancelled after woken gives the unit back",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
-			t2 := syncGo(co, semTaker(s, "t2", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
@@ -201,12 +182,12 @@ func TestSemaphoreOrdering(t *testing.T) {
 		name: "given-back units wake newcomers",
 		n:    0,
 		run: func(co *loop.Coro, s *loop.Semaphore, rec func(string)) error {
-			t1 := syncGo(co, semTaker(s, "t1", rec))
+			t1 := syncGo(co, syncTaker(s.Acquire, "t1", rec))
 			if err := syncYield(co, 1); err != nil {
 				return err
 			}
-			t2 := syncGo(co, semTaker(s, "t2", rec))
-			t3 := syncGo(co, semTaker(s, "t3", rec))
+			t2 := syncGo(co, syncTaker(s.Acquire, "t2", rec))
+			t3 := syncGo(co, syncTaker(s.Acquire, "t3", rec))
 			s.Release()
 			s.Release()
 			t1.Cancel()
@@ -216,16 +197,7 @@ func TestSemaphoreOrdering(t *testing.T) {
 			return err
 		},
 		want: []string{"value=1 locked=true", "t1 cancelled", "t2", "t3", "value=0 locked=true"},
-	}}
-	for _, tc := range table {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			syncRun(t, func(co *loop.Coro) error {
-				return tc.run(co, loop.NewSemaphore(tc.n), func(s string) { got = append(got, s) })
-			})
-			assert.Equal(t, tc.want, got)
-		})
-	}
+	}})
 }
 
 func TestSemaphoreFastPath(t *testing.T) {

@@ -36,6 +36,16 @@ func groupResult(s *sim, err error) {
 	s.at("group %s cancelling=%d", outcome(err), curTask(s).Cancelling())
 }
 
+// cancelWorker runs body as the task "worker", cancels it from outside
+// after a second, waits for it and records "worker <outcome>@t".
+func cancelWorker(s *sim, co *loop.Coro, body func(co *loop.Coro) (int, error)) error {
+	w := s.spawn("worker", body)
+	s.l.CallLater(time.Second, func() { w.Cancel() })
+	_, err := loop.Await(co, w.Future)
+	s.at("worker %s", outcome(err))
+	return nil
+}
+
 // recordPanic runs fn and records the value it panics with.
 func recordPanic(s *sim, name string, fn func()) {
 	defer func() { s.log("%s: %v", name, recover()) }()
@@ -147,7 +157,7 @@ func TestTaskGroup(t *testing.T) {
 	}, {
 		name: "a cancellation from outside while the body runs propagates after the children finish",
 		main: func(s *sim, co *loop.Coro) error {
-			w := s.spawn("worker", func(co *loop.Coro) (int, error) {
+			return cancelWorker(s, co, func(co *loop.Coro) (int, error) {
 				err := loop.Group(co, func(g *loop.TaskGroup) error {
 					loop.SpawnIn(g, cleanupBody(s, "c", 0, nil))
 					err := loop.Sleep(co, 10*time.Second)
@@ -157,10 +167,6 @@ func TestTaskGroup(t *testing.T) {
 				groupResult(s, err)
 				return 0, err
 			})
-			s.l.CallLater(time.Second, func() { w.Cancel() })
-			_, err := loop.Await(co, w.Future)
-			s.at("worker %s", outcome(err))
-			return nil
 		},
 		want: []string{
 			"body sleep cancelled@1s", "c cancelled, cleaning up@1s", "c cleaned up@2s",
@@ -169,7 +175,7 @@ func TestTaskGroup(t *testing.T) {
 	}, {
 		name: "a cancellation from outside while Group waits cancels the children and propagates",
 		main: func(s *sim, co *loop.Coro) error {
-			w := s.spawn("worker", func(co *loop.Coro) (int, error) {
+			return cancelWorker(s, co, func(co *loop.Coro) (int, error) {
 				err := loop.Group(co, func(g *loop.TaskGroup) error {
 					loop.SpawnIn(g, cleanupBody(s, "c", 0, nil))
 					return nil
@@ -177,10 +183,6 @@ func TestTaskGroup(t *testing.T) {
 				groupResult(s, err)
 				return 0, err
 			})
-			s.l.CallLater(time.Second, func() { w.Cancel() })
-			_, err := loop.Await(co, w.Future)
-			s.at("worker %s", outcome(err))
-			return nil
 		},
 		want: []string{
 			"c cancelled, cleaning up@1s", "c cleaned up@2s", "group cancelled cancelling=1@2s", "worker cancelled@2s", "main: ok",
@@ -190,7 +192,7 @@ func TestTaskGroup(t *testing.T) {
 		// errors replaced is not lost.
 		name: "errors win over a cancellation from outside, which the next suspension reports",
 		main: func(s *sim, co *loop.Coro) error {
-			w := s.spawn("worker", func(co *loop.Coro) (int, error) {
+			return cancelWorker(s, co, func(co *loop.Coro) (int, error) {
 				err := loop.Group(co, func(g *loop.TaskGroup) error {
 					loop.SpawnIn(g, groupChild(s, "a", 10*time.Second, 0, nil, errA))
 					return loop.Sleep(co, 10*time.Second)
@@ -200,10 +202,6 @@ func TestTaskGroup(t *testing.T) {
 				s.at("worker sleep %s", outcome(err))
 				return 0, err
 			})
-			s.l.CallLater(time.Second, func() { w.Cancel() })
-			_, err := loop.Await(co, w.Future)
-			s.at("worker %s", outcome(err))
-			return nil
 		},
 		want: []string{
 			"a cancelled@1s", "group join(a failed) cancelling=1@1s", "worker sleep cancelled@1s", "worker cancelled@1s", "main: ok",

@@ -2,6 +2,7 @@ package loop_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,15 +23,20 @@ func aws(ts ...*loop.Task[int]) []future.Awaitable {
 	return out
 }
 
+// partition names what Wait returned for the trace:
+// "done=[a] pending=[b] ok".
+func (s *sim) partition(done, pending []future.Awaitable, err error) string {
+	return fmt.Sprintf("done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+}
+
 // TestWait covers asyncio's wait (ASYNCIO_SEMANTICS §4.3).
 func TestWait(t *testing.T) {
 	runSims(t, []simCase{{
 		name: "FirstCompleted returns at the first completion and cancels nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			done, pending, err := loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstCompleted)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
-			_, err = loop.Await(co, b.Future)
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstCompleted)))
+			_, err := loop.Await(co, b.Future)
 			return err
 		},
 		want: []string{"a done@1s", "wait done=[a] pending=[b] ok@1s", "b done@2s", "main: ok"},
@@ -45,8 +51,7 @@ func TestWait(t *testing.T) {
 				_ = loop.Sleep(co, 0)
 				return 0, loop.Sleep(co, 0)
 			})
-			done, pending, err := loop.Wait(co, aws(b, a), loop.NoTimeout, loop.FirstCompleted)
-			s.log("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.log("wait %s", s.partition(loop.Wait(co, aws(b, a), loop.NoTimeout, loop.FirstCompleted)))
 			return nil
 		},
 		want: []string{"wait done=[b a] pending=[] ok", "main: ok"},
@@ -55,8 +60,7 @@ func TestWait(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 3*time.Second, 1, nil), s.task("b", time.Second, 0, errBoom), s.task("c", 5*time.Second, 3, nil)
 			s.l.CallLater(2*time.Second, func() { c.Cancel() })
-			done, pending, err := loop.Wait(co, aws(a, b, c), loop.NoTimeout, loop.AllCompleted)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, c), loop.NoTimeout, loop.AllCompleted)))
 			s.log("b: %s", outcome(b.Err()))
 			return nil
 		},
@@ -68,8 +72,7 @@ func TestWait(t *testing.T) {
 			s.l.CallLater(2*time.Second, func() { a.Cancel(); c.Cancel() }) // a is done: only c is cancelled
 			d := s.task("d", 10*time.Second, 4, nil)
 			s.l.CallLater(2*time.Second, func() { d.Cancel() })
-			done, pending, err := loop.Wait(co, aws(a, b, c, d), loop.NoTimeout, loop.FirstError)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, c, d), loop.NoTimeout, loop.FirstError)))
 			s.log("b: %s", outcome(b.Err()))
 			return nil
 		},
@@ -81,8 +84,7 @@ func TestWait(t *testing.T) {
 		name: "FirstError without a failure waits for every future",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			done, pending, err := loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstError)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstError)))
 			return nil
 		},
 		want: []string{"a done@1s", "b done@2s", "wait done=[a b] pending=[] ok@2s", "main: ok"},
@@ -90,9 +92,8 @@ func TestWait(t *testing.T) {
 		name: "the timeout returns the partition with no error and cancels nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 5*time.Second, 2, nil)
-			done, pending, err := loop.Wait(co, aws(a, b), 2*time.Second, loop.AllCompleted)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
-			_, err = loop.Await(co, b.Future)
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), 2*time.Second, loop.AllCompleted)))
+			_, err := loop.Await(co, b.Future)
 			return err
 		},
 		want: []string{"a done@1s", "wait done=[a] pending=[b] ok@2s", "b done@5s", "main: ok"},
@@ -115,8 +116,7 @@ func TestWait(t *testing.T) {
 			a.SetResult(1)
 			b.SetResult(2)
 			s.iter("before")
-			done, pending, err := loop.Wait(co, []future.Awaitable{a, b}, loop.NoTimeout, loop.FirstCompleted)
-			s.iter("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.iter("wait %s", s.partition(loop.Wait(co, []future.Awaitable{a, b}, loop.NoTimeout, loop.FirstCompleted)))
 			return nil
 		},
 		want: []string{"before#1", "wait done=[a b] pending=[] ok#3", "main: ok"},
@@ -126,10 +126,8 @@ func TestWait(t *testing.T) {
 			a, b := s.fut("a"), s.fut("b")
 			a.SetResult(1)
 			s.iter("before")
-			done, pending, err := loop.Wait(co, []future.Awaitable{a, b}, 0, loop.AllCompleted)
-			s.iter("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
-			done, pending, err = loop.Wait(co, []future.Awaitable{b}, -time.Second, loop.AllCompleted)
-			s.iter("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.iter("wait %s", s.partition(loop.Wait(co, []future.Awaitable{a, b}, 0, loop.AllCompleted)))
+			s.iter("wait %s", s.partition(loop.Wait(co, []future.Awaitable{b}, -time.Second, loop.AllCompleted)))
 			return nil
 		},
 		want: []string{"before#1", "wait done=[a] pending=[b] ok#3", "wait done=[] pending=[b] ok#5", "main: ok"},
@@ -137,8 +135,7 @@ func TestWait(t *testing.T) {
 		name: "a future given twice counts once",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			done, pending, err := loop.Wait(co, aws(a, b, a, b, a), loop.NoTimeout, loop.AllCompleted)
-			s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, a, b, a), loop.NoTimeout, loop.AllCompleted)))
 			return nil
 		},
 		want: []string{"a done@1s", "b done@2s", "wait done=[a b] pending=[] ok@2s", "main: ok"},
@@ -156,7 +153,7 @@ func TestWait(t *testing.T) {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
 			waiter := s.spawn("waiter", func(co *loop.Coro) (int, error) {
 				done, pending, err := loop.Wait(co, aws(a, b), loop.NoTimeout, loop.AllCompleted)
-				s.at("wait done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
+				s.at("wait %s", s.partition(done, pending, err))
 				return 0, err
 			})
 			s.l.CallLater(2*time.Second, func() { waiter.Cancel() })
