@@ -53,15 +53,14 @@ func (f *Future[T]) remove(id uint32) bool {
 
 // trimTail drops holes at the end of the list.
 func (f *Future[T]) trimTail() {
-	for f.n > 0 {
-		if c, _ := f.entryAt(f.n - 1); c.live() {
-			return
+	n := f.n
+	for n > 0 {
+		if c, _ := f.entryAt(n - 1); c.live() {
+			break
 		}
-		f.n--
-		if f.n > 0 {
-			f.x.more = f.x.more[:f.n-1]
-		}
+		n--
 	}
+	f.truncate(n)
 }
 
 // compact squeezes out the holes and returns the number of callbacks.
@@ -78,11 +77,16 @@ func (f *Future[T]) compact() int32 {
 		}
 		k++
 	}
-	f.n = k
-	if f.x != nil {
-		f.x.more = f.x.more[:max(k-1, 0)]
-	}
+	f.truncate(k)
 	return k
+}
+
+// truncate keeps the first n entries.
+func (f *Future[T]) truncate(n int32) {
+	f.n = n
+	if f.x != nil {
+		f.x.more = f.x.more[:max(n-1, 0)]
+	}
 }
 
 // pop returns the next callback to run and clears its entry.
@@ -92,10 +96,8 @@ func (f *Future[T]) pop() funcs[T] {
 	v := *c
 	*c = funcs[T]{}
 	if next++; next == f.n {
-		next, f.n = 0, 0
-		if f.x != nil {
-			f.x.more = f.x.more[:0]
-		}
+		next = 0
+		f.truncate(0)
 	}
 	f.seq = uint32(next)
 	return v

@@ -125,7 +125,6 @@ func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
 // Must be called on the loop goroutine.
 func (f *Future[T]) CancelWithCause(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
-		f.retrieved()
 		return f.x.onCancel(cause)
 	}
 	return f.CancelNow(cause)

@@ -90,9 +90,7 @@ func (h Handle) Cancelled() bool { return h.state() == cancelled }
 // Pending reports whether the callback is still waiting to run.
 //
 // Must be called on the loop goroutine.
-func (h Handle) Pending() bool {
-	return (h.c != nil || h.s != nil) && h.state() == pending
-}
+func (h Handle) Pending() bool { return h.state() == pending }
 
 func (h Handle) state() uint8 {
 	switch {
@@ -115,7 +113,7 @@ func (h Handle) state() uint8 {
 //
 // Safe for concurrent use by multiple goroutines.
 func (h Handle) When() time.Time {
-	if h.s == nil || h.s.h == nil {
+	if h.s == nil {
 		return time.Time{}
 	}
 	return h.s.h.Epoch.Add(time.Duration(h.s.when))
@@ -124,15 +122,16 @@ func (h Handle) When() time.Time {
 // String describes the handle's state, for logs.
 func (h Handle) String() string {
 	kind := "Handle"
-	if h.s != nil {
-		kind = "TimerHandle"
-	}
 	switch {
-	case h.c == nil && h.s == nil:
+	case h.s != nil:
+		kind = "TimerHandle"
+	case h.c == nil:
 		return "Handle<nil>"
-	case h.Cancelled():
+	}
+	switch h.state() {
+	case cancelled:
 		return kind + "<cancelled>"
-	case h.Pending():
+	case pending:
 		if h.s != nil {
 			return kind + "<pending when=" + time.Duration(h.s.when).String() + ">"
 		}

@@ -108,9 +108,7 @@ func (h *Heap) PopDue(now int64) (*Slot, bool) {
 	if len(h.es) == 0 || h.es[0].when > now {
 		return nil, false
 	}
-	s := h.pop().s
-	s.inHeap = false
-	return s, true
+	return h.pop(), true
 }
 
 // Purge is the start of asyncio's _run_once: rebuild the heap without its
@@ -143,7 +141,7 @@ func (h *Heap) Clear() int {
 
 func (h *Heap) dropCancelledHead() {
 	for len(h.es) > 0 && h.es[0].s.state != pending {
-		h.pop().s.inHeap = false
+		h.pop()
 		h.cancelled--
 	}
 }
@@ -172,9 +170,10 @@ func (h *Heap) maybeCompact() bool {
 	return true
 }
 
-func (h *Heap) pop() entry {
+// pop removes the head timer from a non-empty heap and returns it.
+func (h *Heap) pop() *Slot {
 	es := h.es
-	top := es[0]
+	top := es[0].s
 	last := len(es) - 1
 	es[0] = es[last]
 	es[last] = entry{}
@@ -182,6 +181,7 @@ func (h *Heap) pop() entry {
 	if last > 0 {
 		h.down(0)
 	}
+	top.inHeap = false
 	return top
 }
 

@@ -103,6 +103,7 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	i := q.hi
 	q.hi++
 	q.n--
+	// Cancel has already cleared a cancelled callback.
 	if c.states[i] == pending {
 		c.states[i] = done
 		if fn = c.fns[i]; fn != nil {
@@ -115,8 +116,6 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 				fn, arg = arg.(*Slot).take()
 			}
 		}
-	} else {
-		c.clear(i)
 	}
 	// A consumed chunk is recycled once it is full or another follows it;
 	// an emptied queue keeps filling the chunk it is in.
@@ -159,12 +158,7 @@ func (q *Queue) ShareFree(o *Queue) {
 	if o.free != nil || q.free == nil {
 		return
 	}
-	c := q.free
-	q.free = c.next
-	q.nfree--
-	c.next = nil
-	o.free = c
-	o.nfree = 1
+	o.free, o.nfree = q.takeFree(), 1
 }
 
 // Clear drops every callback in the queue without running it and returns the
@@ -180,12 +174,8 @@ func (q *Queue) Clear() int {
 }
 
 func (q *Queue) grow() *chunk {
-	c := q.free
-	if c != nil {
-		q.free = c.next
-		q.nfree--
-		c.next = nil
-	} else {
+	c := q.takeFree()
+	if c == nil {
 		c = new(chunk)
 	}
 	if q.tail == nil {
@@ -194,6 +184,16 @@ func (q *Queue) grow() *chunk {
 		q.tail.next = c
 	}
 	q.tail = c
+	return c
+}
+
+// takeFree returns a spare chunk, or nil if there is none.
+func (q *Queue) takeFree() *chunk {
+	c := q.free
+	if c != nil {
+		q.free, c.next = c.next, nil
+		q.nfree--
+	}
 	return c
 }
 
