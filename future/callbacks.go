@@ -17,9 +17,11 @@ type entry[T any] struct {
 
 // The done-callback list: entry 0 is inline in the Future (first, firstID),
 // the others in extra.more. Before completion, removed entries are left as
-// holes and squeezed out at completion, and seq is the last id handed out.
-// After completion ids are not needed (nothing can be removed), entries are
-// only appended, and seq is the index of the first one not yet run.
+// holes, and seq is the last id handed out. At completion every callback is
+// scheduled (schedule), and only those that take the future stay, for
+// fireNext; after it, ids are not needed (nothing can be removed), such
+// entries are only appended, and seq is the index of the first one not yet
+// run.
 
 func (f *Future[T]) entryAt(i int32) (*funcs[T], uint32) {
 	if i == 0 {
@@ -63,22 +65,26 @@ func (f *Future[T]) trimTail() {
 	f.truncate(n)
 }
 
-// compact squeezes out the holes and returns the number of callbacks.
-func (f *Future[T]) compact() int32 {
+// schedule schedules every callback at completion, in registration order:
+// one that needs no argument as it is, one that takes the future through
+// fireNext. Only the latter stay in the list, in order, for fireNext to pop.
+func (f *Future[T]) schedule() {
 	k := int32(0)
 	for i := int32(0); i < f.n; i++ {
 		c, _ := f.entryAt(i)
-		if !c.live() {
-			continue
-		}
-		if i != k {
+		v := *c
+		*c = funcs[T]{}
+		switch {
+		case v.fn0 != nil:
+			f.s.CallSoon(v.fn0)
+		case v.fn != nil:
 			d, _ := f.entryAt(k)
-			*d, *c = *c, funcs[T]{}
+			*d = v
+			k++
+			f.s.CallSoonArg(fireNext, f)
 		}
-		k++
 	}
 	f.truncate(k)
-	return k
 }
 
 // truncate keeps the first n entries.
@@ -145,8 +151,12 @@ func (f *Future[T]) addCallback(c funcs[T]) uint32 {
 		panic("future: nil done-callback")
 	}
 	if f.state.Load() != statePending {
-		f.add(c, 0)
-		f.s.CallSoonArg(fireNext, f)
+		if c.fn0 != nil {
+			f.s.CallSoon(c.fn0)
+		} else {
+			f.add(c, 0)
+			f.s.CallSoonArg(fireNext, f)
+		}
 		return 0
 	}
 	f.seq++
@@ -167,14 +177,7 @@ type firer interface{ fireNext() }
 
 func fireNext(f any) { f.(firer).fireNext() }
 
-// fireNext runs the next done-callback. Completion schedules one fireNext
-// per callback, so each callback is a handle of its own, in registration
-// order.
-func (f *Future[T]) fireNext() {
-	c := f.pop()
-	if c.fn0 != nil {
-		c.fn0()
-		return
-	}
-	c.fn(f)
-}
+// fireNext runs the next done-callback that takes the future. Completion
+// schedules one fireNext per such callback (schedule), so each callback is
+// a handle of its own, in registration order.
+func (f *Future[T]) fireNext() { f.pop().fn(f) }

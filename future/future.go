@@ -265,15 +265,5 @@ func (f *Future[T]) retrieved() {
 func (f *Future[T]) complete(state uint32) {
 	f.state.Store(state)
 	f.seq = 0
-	if f.n == 1 && f.first.fn0 != nil {
-		// One callback that needs no argument (a task waiting): scheduled
-		// as it is.
-		fn := f.first.fn0
-		f.first, f.n = funcs[T]{}, 0
-		f.s.CallSoon(fn)
-		return
-	}
-	for range f.compact() {
-		f.s.CallSoonArg(fireNext, f)
-	}
+	f.schedule()
 }
