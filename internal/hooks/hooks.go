@@ -1,0 +1,64 @@
+// Package hooks is the plumbing between aio's own packages: what package
+// loop does with a future beyond the future's public API, and what package
+// future asks of the loop beyond future.Scheduler. Users never see it.
+//
+// Package future fills Future in its init; package loop fills Loop in its
+// init. Since loop imports future, both are set before any loop code runs.
+// Every func takes the future as an any: a *future.Future[T], or a value
+// embedding one (a *loop.Task[T]); a value of any other type panics.
+package hooks
+
+import "sync/atomic"
+
+// Future is set by package future.
+var Future struct {
+	// OnCancel replaces what Cancel and CancelWithCause do while f is
+	// pending: they call fn and report its result, and fn decides when f
+	// is really cancelled (with CancelNow). A task routes the cancellation
+	// of its future to itself with it.
+	OnCancel func(f any, fn func(cause error) bool)
+	// CancelNow cancels f even if OnCancel is set, and reports whether it
+	// did. Even when f is done, it marks f's error as retrieved.
+	CancelNow func(f any, cause error) bool
+	// SetNamer makes f take its name from n, when a log or report needs it.
+	SetNamer func(f any, n interface{ Name() string })
+	// OnDone schedules fn when f completes, with no way to remove it; it
+	// allocates nothing. A waiting task wakes up through it.
+	OnDone func(f any, fn func())
+	// OnDoneCallback schedules fn(f) when f completes, with no way to
+	// remove it; fn is a func(*future.Future[T]) of f's T. It allocates
+	// nothing.
+	OnDoneCallback func(f any, fn any)
+	// Own makes f a future that only its owner completes: SetResult and
+	// SetError panic, and Cancel goes through OnCancel, until Disown.
+	Own func(f any)
+	// Disown lets the owner complete f (a task, when its body returns).
+	Disown func(f any)
+}
+
+// ErrorTracker follows one failed future's error until it is retrieved or
+// the future is collected.
+type ErrorTracker interface {
+	// Retrieved records that the program saw the error. Safe for
+	// concurrent use by multiple goroutines.
+	Retrieved()
+	// Collected records that the future was garbage collected: if the
+	// error was never retrieved, it is reported. Safe for concurrent use by
+	// multiple goroutines.
+	Collected()
+}
+
+// Loop is set by package loop.
+var Loop struct {
+	// TrackError is told that a future of the scheduler s failed with err;
+	// what describes the future. It returns nil if s is not a loop.
+	TrackError func(s any, err error, what string) ErrorTracker
+	// Check panics if the caller may not run loop-only code of s now (see
+	// loop's debug mode); op names the method called. It is called only
+	// while Debugging is not zero.
+	Check func(s any, op string)
+}
+
+// Debugging counts the loops in debug mode: while it is zero, the checks
+// behind Loop.Check cost one atomic load.
+var Debugging atomic.Int32
