@@ -18,3 +18,18 @@ type Awaitable interface {
 }
 
 var _ Awaitable = (*Future[int])(nil)
+
+// Of is a future of T: a *Future[T], or a value that embeds one, such as a
+// *loop.Task[T]. Functions that take futures of one result type take an
+// Of[T], so that a task is passed as it is, without .Future. Only such
+// values implement it.
+type Of[T any] interface {
+	Awaitable
+	Result() (T, error)
+	AddDoneCallback(fn func(*Future[T])) (remove func() bool)
+	base() *Future[T]
+}
+
+var _ Of[int] = (*Future[int])(nil)
+
+func (f *Future[T]) base() *Future[T] { return f }
