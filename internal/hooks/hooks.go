@@ -34,6 +34,8 @@ var Future struct {
 	Own func(f any)
 	// Disown lets the owner complete f (a task, when its body returns).
 	Disown func(f any)
+	// Base returns the *future.Future[T] that f is or embeds, as an any.
+	Base func(f any) any
 }
 
 // ErrorTracker follows one failed future's error until it is retrieved or
