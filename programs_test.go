@@ -67,12 +67,11 @@ func TestRun(t *testing.T) {
 				"10ms tick", "20ms tick", "25ms main returns",
 				"25ms ticker stops: cancelled", "25ms writer flushes after cancelled", "25ms idle: cancelled",
 			}, lines)
-			require.Len(t, reports, 2, "reports: %v", reports)
+			require.Len(t, reports, 1, "reports: %v (the hourly timer pending at Close is counted, not reported)", reports)
 			assert.Equal(t, "loop: task failed during Run shutdown", reports[0].Message)
 			assert.ErrorIs(t, reports[0].Err, errFlush)
 			require.NotNil(t, reports[0].Task)
 			assert.Contains(t, reports[0].Task.String(), "writer")
-			assert.Equal(t, "loop: Close discarded 1 callbacks and timers that had not run", reports[1].Message)
 		})
 	})
 	t.Run("context deadline", func(t *testing.T) {

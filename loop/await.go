@@ -1,14 +1,10 @@
 package loop
 
 import (
-	"errors"
 	"time"
 
 	"github.com/aio-go/aio/future"
 )
-
-// ErrAwaitSelf is returned by Await when a task awaits its own future.
-var ErrAwaitSelf = errors.New("loop: a task cannot await itself")
 
 // Await is asyncio's await: it suspends the task until f is done and
 // returns f's result and error. A future that is already done does not
@@ -16,8 +12,8 @@ var ErrAwaitSelf = errors.New("loop: a task cannot await itself")
 // completes: f's done-callback resumes it, with no extra hop.
 //
 // Await returns an error matching ErrOtherLoop if f belongs to another
-// loop, and ErrAwaitSelf if f is the task's own future; it panics if it is
-// called outside the body of the task co belongs to.
+// loop, and ErrAwaitSelf if f is the task's own future; it panics if f is
+// nil, and if it is called outside the body of the task co belongs to.
 //
 // Cancellation: if the task is cancelled while waiting, f is cancelled
 // (asyncio cancels the awaited future) and Await returns f's cancellation
@@ -26,6 +22,9 @@ var ErrAwaitSelf = errors.New("loop: a task cannot await itself")
 // matching future.ErrCancelled and f's result is left in f. If the loop
 // closes, Await returns an error matching ErrClosed.
 func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
+	if f == nil {
+		panic("loop: Await: nil future")
+	}
 	co.check("Await")
 	t := co.t
 	var zero T
@@ -38,7 +37,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 	if f.Done() {
 		return f.Result()
 	}
-	if t.stopped {
+	if t.state == taskStopping {
 		return zero, errStopped
 	}
 	t.waiter = f
@@ -76,14 +75,17 @@ func Sleep(co *Coro, d time.Duration) error {
 		h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
 		_, err := Await(co, f)
 		h.Cancel()
+		if err == errStopped {
+			err = errSleepStopped
+		}
 		return err
 	}
-	if t.stopped {
-		return errStopped
+	if t.state == taskStopping {
+		return errSleepStopped
 	}
 	t.l.CallSoon(t.step)
 	if !co.suspend() {
-		return errStopped
+		return errSleepStopped
 	}
 	return t.takeCancel()
 }

@@ -14,18 +14,18 @@ func callFunc(fn any) { fn.(func())() }
 // CallSoon is asyncio's loop.call_soon: it schedules fn to run in the next
 // iteration of the loop, after every callback already scheduled. Callbacks
 // run in the order they were scheduled. The returned handle cancels it.
-// CallSoon panics with an error matching ErrClosed if the loop is closed.
+// CallSoon panics with an error matching ErrClosed if the loop is closed,
+// and with one matching ErrWrongGoroutine if it is called from another
+// goroutine while the loop waits idle (see checkGoroutine's rule in the
+// package doc).
 //
 // Must be called on the loop goroutine.
 func (l *Loop) CallSoon(fn func()) timer.Handle {
 	if fn == nil {
-		panic("loop: CallSoon(nil)")
+		panic("loop: CallSoon: nil func")
 	}
-	if l.closed.Load() {
-		panic(&opError{"CallSoon", ErrClosed})
-	}
+	l.mustSchedule("CallSoon")
 	if l.cfg.debug {
-		l.checkGoroutine("CallSoon")
 		return l.pushArg(l.traced(callFunc, fn))
 	}
 	if l.hasRemote.Load() {
@@ -43,16 +43,22 @@ func (l *Loop) CallSoon(fn func()) timer.Handle {
 // Must be called on the loop goroutine.
 func (l *Loop) CallSoonArg(fn func(any), arg any) timer.Handle {
 	if fn == nil {
-		panic("loop: CallSoonArg(nil, ...)")
+		panic("loop: CallSoonArg: nil func")
 	}
-	if l.closed.Load() {
-		panic(&opError{"CallSoon", ErrClosed})
-	}
+	l.mustSchedule("CallSoonArg")
 	if l.cfg.debug {
-		l.checkGoroutine("CallSoon")
 		fn, arg = l.traced(fn, arg)
 	}
 	return l.pushArg(fn, arg)
+}
+
+// mustSchedule panics unless a loop-only method that schedules work may
+// run now.
+func (l *Loop) mustSchedule(op string) {
+	if l.IsClosed() {
+		panic(&opError{op, ErrClosed})
+	}
+	l.checkGoroutine(op)
 }
 
 func (l *Loop) pushArg(fn func(any), arg any) timer.Handle {
@@ -89,13 +95,10 @@ func (l *Loop) CallAt(when time.Time, fn func()) timer.Handle {
 
 func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 	if fn == nil {
-		panic("loop: " + op + "(nil)")
+		panic("loop: " + op + ": nil func")
 	}
-	if l.closed.Load() {
-		panic(&opError{op, ErrClosed})
-	}
+	l.mustSchedule(op)
 	if l.cfg.debug {
-		l.checkGoroutine(op)
 		return l.timers.PushNote(when, fn, &tracedCall{source: callerSource()})
 	}
 	return l.timers.Push(when, fn)
@@ -114,7 +117,7 @@ func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 // Safe for concurrent use by multiple goroutines.
 func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 	if fn == nil {
-		panic("loop: CallSoonThreadsafe(nil)")
+		panic("loop: CallSoonThreadsafe: nil func")
 	}
 	var f func(any)
 	var arg any
@@ -129,10 +132,11 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 }
 
 // callSoonInternal hands fn in from another goroutine on behalf of the loop
-// itself (executor results, collected futures): it is accepted during
-// Shutdown, and refused only once the loop is closed.
+// itself (executor results, collected futures): it is accepted until the
+// loop is closed, Shutdown included, and it never counts as the program's
+// work in Close's report.
 func (l *Loop) callSoonInternal(fn func()) bool {
-	_, ok := l.pushRemote(fn, nil, nil, true, true)
+	_, ok := l.pushRemote(nil, runInternal, &internalCall{l, fn}, true, true)
 	return ok
 }
 
@@ -141,15 +145,29 @@ func (l *Loop) callSoonInternal(fn func()) bool {
 // loop in a testing/synctest bubble belongs to the bubble). The callback
 // runs at the loop's next iteration.
 func (l *Loop) callSoonQuietly(fn func()) bool {
-	_, ok := l.pushRemote(fn, nil, nil, true, false)
+	_, ok := l.pushRemote(nil, runInternal, &internalCall{l, fn}, true, false)
 	return ok
 }
 
+// internalCall is a callback of the loop's own, counted in l.internal
+// while it waits.
+type internalCall struct {
+	l  *Loop
+	fn func()
+}
+
+func runInternal(a any) {
+	c := a.(*internalCall)
+	c.l.internal.Add(-1)
+	c.fn()
+}
+
 // pushRemote queues afn(arg) if afn is not nil, else fn, and wakes an idle
-// loop if wake is set.
+// loop if wake is set. The loop's phase says what it accepts (lifecycle.go):
+// the program's calls while it is open, the loop's own until it is closed.
 func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool) (timer.Handle, bool) {
 	l.remoteMu.Lock()
-	if l.sealed || (l.refusing && !internal) {
+	if p := l.phase(); p == closed || p != open && !internal {
 		l.remoteMu.Unlock()
 		return timer.Handle{}, false
 	}
@@ -158,6 +176,9 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 		h = l.remote.PushArg(afn, arg)
 	} else {
 		h = l.remote.Push(fn)
+	}
+	if internal {
+		l.internal.Add(1)
 	}
 	if l.remote.Len() == 1 {
 		l.hasRemote.Store(true)

@@ -25,6 +25,7 @@ import "iter"
 const maxIdleCoroutines = 256
 
 type coroutine struct {
+	l    *Loop
 	next func() (struct{}, bool)
 	stop func()
 	job  func(yield func(struct{}) bool) // the body to run next
@@ -38,18 +39,22 @@ func (l *Loop) coroutine() *coroutine {
 		l.parked = l.parked[:n-1]
 		return c
 	}
-	c := new(coroutine)
-	c.next, c.stop = iter.Pull(func(yield func(struct{}) bool) {
-		for {
-			job := c.job
-			c.job = nil
-			job(yield)
-			if len(l.parked) >= maxIdleCoroutines || l.closing.Load() || !yield(struct{}{}) {
-				return
-			}
-		}
-	})
+	c := &coroutine{l: l}
+	c.next, c.stop = iter.Pull(c.serve)
 	return c
+}
+
+// serve runs the coroutine's jobs, one task body after another (rule 2).
+// Its frame marks a goroutine as a task body's (inTaskBody).
+func (c *coroutine) serve(yield func(struct{}) bool) {
+	for {
+		job := c.job
+		c.job = nil
+		job(yield)
+		if len(c.l.parked) >= maxIdleCoroutines || c.l.IsClosing() || !yield(struct{}{}) {
+			return
+		}
+	}
 }
 
 // stopIdle ends the idle coroutines (when the loop stops running).

@@ -109,7 +109,7 @@ func liveCoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "loop.(*Loop).coroutine.func1(")
+			return strings.Count(string(buf[:n]), "loop.(*coroutine).serve(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}

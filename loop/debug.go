@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // goid returns the calling goroutine's id, read from its stack header
@@ -26,34 +28,89 @@ func goid() uint64 {
 	return id
 }
 
-// OnLoop reports whether the caller runs loop code: a callback (on the loop
-// goroutine, or on a waiting task's goroutine that runs the loop), or a
-// task body, which blocking would deadlock too. A task body is recognised
-// in debug mode, and otherwise once the task has run the loop while it
-// waited; elsewhere OnLoop may report false for it. It costs about a
-// microsecond; futures call it before blocking in Wait.
+// OnLoop reports whether the caller runs loop code, where blocking would
+// stop the loop: a callback of l (on the loop goroutine, or on a waiting
+// task's goroutine that runs the loop), or a task body of any loop. It costs
+// a few microseconds; futures call it before blocking in Wait.
 //
 // Safe for concurrent use by multiple goroutines.
 func (l *Loop) OnLoop() bool {
-	loopID := l.goid.Load()
-	if loopID == 0 {
-		return false
+	if loopID := l.goid.Load(); loopID != 0 {
+		if id := goid(); id == loopID || id == l.cur.Load() {
+			return true
+		}
 	}
-	id := goid()
-	return id == loopID || id == l.cur.Load()
+	return inTaskBody()
 }
 
-// checkGoroutine panics with ErrWrongGoroutine when a loop-only method is
-// called from a goroutine other than the one running loop code, while the
-// loop runs (asyncio's _check_thread). Debug mode only.
+// Frames that only loop code has on its stack: the coroutine that runs
+// task bodies, and the function that runs callbacks.
+const (
+	taskBodyFrame = "github.com/aio-go/aio/loop.(*coroutine).serve"
+	callbackFrame = "github.com/aio-go/aio/loop.(*Loop).runCallbacks"
+)
+
+// inTaskBody reports whether the calling goroutine is a task body's
+// coroutine, of any loop.
+func inTaskBody() bool { return onStack(taskBodyFrame, "") }
+
+// inLoopCode reports whether the caller is a callback or a task body of
+// any loop.
+func inLoopCode() bool { return onStack(taskBodyFrame, callbackFrame) }
+
+// onStack reports whether the calling goroutine's stack holds a frame of
+// the function a or b.
+func onStack(a, b string) bool {
+	pcs := make([]uintptr, 64)
+	for {
+		n := runtime.Callers(2, pcs)
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if f.Function == a || f.Function == b && b != "" {
+				return true
+			}
+			if !more {
+				break
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
+		pcs = make([]uintptr, 2*len(pcs))
+	}
+}
+
+// checkGoroutine panics with an error matching ErrWrongGoroutine when the
+// loop-only method op is called where it must not be: in any mode while
+// the loop sits in its idle wait (the caller is then certainly another
+// goroutine), and in debug mode from any goroutine other than the one
+// running loop code while the loop runs (asyncio's _check_thread).
 func (l *Loop) checkGoroutine(op string) {
+	if l.idle.Load() {
+		panic(wrongGoroutine(op, "the loop is waiting in its idle wait"))
+	}
+	if l.cfg.debug {
+		l.checkDebug(op)
+	}
+}
+
+func (l *Loop) checkDebug(op string) {
 	if l.goid.Load() == 0 {
 		return
 	}
 	if id := goid(); id != l.cur.Load() {
-		panic(&opError{op, fmt.Errorf("%w (goroutine %d)", ErrWrongGoroutine, id)})
+		panic(wrongGoroutine(op, fmt.Sprintf("goroutine %d", id)))
 	}
 }
+
+func wrongGoroutine(op, why string) error {
+	return &opError{op, fmt.Errorf("%w (%s)", ErrWrongGoroutine, why)}
+}
+
+// debugLoops counts the loops in debug mode, for the checks of futures and
+// handles (internal/hooks).
+func debugLoops(delta int32) { hooks.Debugging.Add(delta) }
 
 // tracedCall is a callback scheduled in debug mode, with where it came from.
 type tracedCall struct {
@@ -75,17 +132,23 @@ func (l *Loop) traced(fn func(any), arg any) (func(any), any) {
 // callerSource is the file:line of the first caller outside aio's loop and
 // future packages: where a callback was scheduled.
 func callerSource() string {
-	for skip := 2; skip < 10; skip++ {
-		pc, file, line, ok := runtime.Caller(skip)
-		if !ok {
-			break
+	var pcs [16]uintptr
+	return sourceOf(pcs[:runtime.Callers(2, pcs[:])])
+}
+
+// sourceOf is the file:line of the first frame of pcs outside aio's loop
+// and future packages.
+func sourceOf(pcs []uintptr) string {
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !isInternal(f.Function) {
+			return fmt.Sprintf("%s:%d", f.File, f.Line)
 		}
-		if f := runtime.FuncForPC(pc); f != nil && isInternal(f.Name()) {
-			continue
+		if !more {
+			return "?"
 		}
-		return fmt.Sprintf("%s:%d", file, line)
 	}
-	return "?"
 }
 
 func isInternal(name string) bool {
@@ -109,43 +172,48 @@ func describe(fn func(any), arg any) (name, source string) {
 	return name, source
 }
 
-// runDebug runs an iteration's n callbacks in debug mode: each callback is timed, and those
-// slower than the threshold are logged.
-func (l *Loop) runDebug(n int) {
-	for ; n > 0; n-- {
-		f, fn, arg := l.ready.Pop()
-		if f != nil {
-			if tc, ok := arg.(*tracedCall); ok { // a timer's note
-				fn, arg = runTraced, &tracedCall{fn: callFunc, arg: f, source: tc.source}
-			} else {
-				fn, arg = callFunc, f
-			}
-		} else if fn == nil {
-			continue
+// debugCall is the callback running now in debug mode, for a report if it
+// panics.
+type debugCall struct {
+	fn  func(any)
+	arg any
+}
+
+// runTimed runs one callback in debug mode (runCallbacks): it is timed,
+// and logged if it is slower than the threshold.
+func (l *Loop) runTimed(f func(), fn func(any), arg any) {
+	if f != nil {
+		if tc, ok := arg.(*tracedCall); ok { // a timer's note
+			fn, arg = runTraced, &tracedCall{fn: callFunc, arg: f, source: tc.source}
+		} else {
+			fn, arg = callFunc, f
 		}
-		l.stats.CallbacksRun++
-		start := time.Now()
-		l.runOne(fn, arg)
-		if d := time.Since(start); d >= l.cfg.slow {
-			l.stats.SlowCallbacks++
-			name, source := describe(fn, arg)
-			l.cfg.logger.Warn("loop: slow callback",
-				slog.String("callback", name),
-				slog.String("source", source),
-				slog.Duration("took", d))
-		}
+	} else if fn == nil {
+		return
+	}
+	l.stats.CallbacksRun++
+	l.current = debugCall{fn, arg}
+	start := time.Now()
+	fn(arg)
+	l.current = nil
+	if d := time.Since(start); d >= l.cfg.slow {
+		l.stats.SlowCallbacks++
+		name, source := describe(fn, arg)
+		l.cfg.logger.Warn("loop: slow callback",
+			slog.String("callback", name),
+			slog.String("source", source),
+			slog.Duration("took", d))
 	}
 }
 
-// runOne runs one callback, reporting a panic (debug mode).
-func (l *Loop) runOne(fn func(any), arg any) {
-	if l.cfg.panicMode != PanicCrash {
-		defer func() {
-			if r := recover(); r != nil {
-				_, source := describe(fn, arg)
-				l.callbackPanicked(r, source)
-			}
-		}()
+// currentSource is where the callback running now was scheduled (debug
+// mode), for the report of its panic.
+func (l *Loop) currentSource() string {
+	c, ok := l.current.(debugCall)
+	l.current = nil
+	if !ok {
+		return ""
 	}
-	fn(arg)
+	_, source := describe(c.fn, c.arg)
+	return source
 }

@@ -11,20 +11,20 @@ package loop
 //  1. At most one task borrows the loop at a time (l.borrower), and only
 //     one resumed by the loop goroutine: the loop goroutine is blocked in
 //     that task's step meanwhile, so exactly one goroutine runs loop code.
-//  2. The borrower runs the same code in the same order as the loop
-//     goroutine would (runLeft, collect): the rest of the current
+//  2. The borrower runs the same iteration code (drive, iterate.go) in the
+//     same order as the loop goroutine would: the rest of the current
 //     iteration, then whole iterations. Other tasks' steps run from it as
 //     from the loop goroutine; they yield back to it and never borrow.
-//  3. When its own wake-up runs (run sees l.borrower == t), the borrower
+//  3. When its own wake-up runs (step sees l.borrower == t), the borrower
 //     stops where it is, in the middle of the iteration, and resumes its
 //     body without a switch. Whoever runs the loop next, the task at its
 //     next suspension or the loop goroutine when the task's body returns,
 //     goes on with the rest of the iteration.
 //  4. At the end of an iteration the borrower gives the loop back (the task
 //     yields to the loop goroutine as usual) when nothing is ready (the loop
-//     goroutine does the idle wait), or when Stop was called or a Shutdown
-//     began (the loop goroutine ends the run). The loop goroutine resumes
-//     the task later by its wake-up.
+//     goroutine does the idle wait), or when Stop was called or the
+//     lifecycle has left the open phase (the loop goroutine ends the run).
+//     The loop goroutine resumes the task later by its wake-up.
 //  5. Panics in callbacks are reported as on the loop goroutine. Debug mode
 //     (which checks goroutines) and PanicCrash (which lets a panic unwind
 //     the goroutine running the loop) do not lend.
@@ -41,11 +41,10 @@ func (l *Loop) lend(t *task) bool {
 		l.cur.Store(id)
 	}
 	l.borrower = t
-	l.curTask, t.running = nil, false
-	for !l.lendRecovering() {
-	}
+	l.curTask = nil
+	l.drive(true, l.mustGiveBack)
 	l.borrower = nil
-	l.curTask, t.running = t, true
+	l.curTask = t
 	if l.resumed {
 		l.resumed = false
 		return true
@@ -53,41 +52,7 @@ func (l *Loop) lend(t *task) bool {
 	return false
 }
 
-// lendRecovering runs the loop for lend until the borrower's wake-up has
-// run or the loop must go back to its goroutine. A panic in a callback is
-// reported, and then it reports false: lend calls it again, and the
-// interrupted iteration goes on.
-func (l *Loop) lendRecovering() (finished bool) {
-	defer func() {
-		if !finished {
-			if r := recover(); r != nil {
-				l.callbackPanicked(r, "")
-			}
-		}
-	}()
-	for {
-		l.runLeft()
-		if l.resumed || l.stopping.Load() || l.shutdown.Load() || !l.nextIteration() {
-			return true
-		}
-	}
-}
-
-// nextIteration begins an iteration on a lent goroutine: runOnce without
-// the idle wait. It reports false if no callback is ready, and then the
-// loop goroutine's runOnce waits.
-func (l *Loop) nextIteration() bool {
-	if l.timers.Len() > 0 {
-		l.timers.Purge()
-		l.collect()
-	} else if l.hasRemote.Load() {
-		l.collect()
-	}
-	n := l.ready.Len()
-	if n == 0 {
-		return false
-	}
-	l.stats.Iterations++
-	l.left = n
-	return true
+// mustGiveBack is the borrower's end-of-iteration check (rule 4).
+func (l *Loop) mustGiveBack() bool {
+	return l.stopping.Load() || l.phase() != open
 }

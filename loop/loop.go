@@ -27,48 +27,40 @@ type Loop struct {
 	timers timer.Heap
 	epoch  time.Time
 
-	// Callbacks handed in by other goroutines.
+	// Shared with other goroutines (rule 3 of the package doc): the
+	// lifecycle, the callbacks they hand in, and the idle wait.
+	ph        atomic.Uint32 // a phase (lifecycle.go); changed under remoteMu
+	running   atomic.Bool   // a goroutine is in RunForever
+	stopping  atomic.Bool   // Stop was called: end the run after this iteration
 	remoteMu  sync.Mutex
 	remote    timer.Queue
-	refusing  bool // under remoteMu: CallSoonThreadsafe returns ErrClosed
-	sealed    bool // under remoteMu: nothing more is accepted at all
 	hasRemote atomic.Bool
+	internal  atomic.Int64 // callbacks of the loop's own in remote or ready, not the user's
+	idle      atomic.Bool  // the loop is (about to be) blocked in its idle wait
+	wake      chan struct{}
+	sleep     *time.Timer
+	done      chan struct{} // closed when the loop is closed
+	exited    chan struct{} // a pulse when RunForever returns, for Shutdown
 
-	idle     atomic.Bool // the loop is (about to be) blocked waiting
-	wake     chan struct{}
-	sleep    *time.Timer
-	stopping atomic.Bool
-	running  atomic.Bool
-	closing  atomic.Bool
-	closed   atomic.Bool
-	done     chan struct{} // closed when the loop is closed
-
-	// Goroutine ids: of the goroutine running the loop, and (debug mode)
-	// of the goroutine running loop code right now (a task's, in a step).
+	// Goroutine ids: of the goroutine running the loop, and of the
+	// goroutine running loop code right now (a lending task's, or in debug
+	// mode a task body's).
 	goid atomic.Uint64
 	cur  atomic.Uint64
 
-	shutdown  atomic.Bool   // Shutdown in progress: finish work, then close
-	abandoned atomic.Bool   // Shutdown gave up waiting: close when the loop stops
-	expired   atomic.Bool   // Shutdown's ctx ended while it ran the loop itself
-	exited    chan struct{} // a pulse when RunForever returns, for Shutdown
-
-	tasksCancelled bool // loop goroutine: Shutdown has cancelled the tasks
-
-	cfg     config
-	stats   Stats
-	errs    map[*errorRecord]struct{}
-	tasks   taskSet
-	parked  []*coroutine // idle coroutines, for the next tasks (coroutine.go)
-	curTask *task        // the task whose body is running, if any
-	left    int          // callbacks of the current iteration's snapshot not yet run
-
-	// Lending (lend.go): the waiting task whose goroutine runs the loop
-	// now, and whether its own wake-up has run.
-	lends    bool // the configuration allows lending
-	borrower *task
-	resumed  bool
-	exec     executor
+	cfg      config
+	stats    Stats
+	leak     *leakReport // what is reported if the loop is collected unclosed
+	shut     *shutdown   // the Shutdown or Run under way, if any (lifecycle.go)
+	tasks    taskSet
+	parked   []*coroutine // idle coroutines, for the next tasks (coroutine.go)
+	curTask  *task        // the task whose body is running, if any
+	left     int          // callbacks of the current iteration not yet run
+	current  any          // debug mode: the callback running now, for reports
+	lends    bool         // the configuration allows lending (lend.go)
+	borrower *task        // the waiting task whose goroutine runs the loop now
+	resumed  bool         // the borrower's own wake-up has run
+	exec     *executor
 }
 
 // Stats are counters and queue lengths of a loop, for introspection.
@@ -78,8 +70,9 @@ type Stats struct {
 	Panics          uint64 // panics recovered from callbacks
 	Exceptions      uint64 // calls of the exception handler
 	SlowCallbacks   uint64 // callbacks over the slow threshold (debug mode)
-	Discarded       uint64 // callbacks and timers dropped by Close
-	Ready           int    // callbacks waiting in the ready queue
+	Discarded       uint64 // callbacks and timers of the program's that Close dropped
+	DiscardedTimers uint64 // of Discarded, the timers still pending at Close
+	Ready           int    // callbacks in the ready queue, cancelled ones included until they are skipped
 	Timers          int    // timers in the heap, cancelled ones included
 	CancelledTimers int    // cancelled timers still in the heap
 	Tasks           int    // tasks not yet done
@@ -92,7 +85,7 @@ func New(opts ...Option) *Loop {
 		wake:   make(chan struct{}, 1),
 		exited: make(chan struct{}, 1),
 		done:   make(chan struct{}),
-		errs:   make(map[*errorRecord]struct{}),
+		exec:   newExecutor(),
 	}
 	for _, o := range opts {
 		o.apply(&l.cfg)
@@ -100,6 +93,10 @@ func New(opts ...Option) *Loop {
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
+	if l.cfg.debug {
+		debugLoops(1)
+	}
+	l.watchLeak()
 	return l
 }
 
@@ -122,13 +119,13 @@ func (l *Loop) IsRunning() bool { return l.running.Load() }
 // IsClosed is asyncio's is_closed.
 //
 // Safe for concurrent use by multiple goroutines.
-func (l *Loop) IsClosed() bool { return l.closed.Load() }
+func (l *Loop) IsClosed() bool { return l.phase() == closed }
 
 // IsClosing reports whether Close (or the end of a Shutdown) has begun:
 // the loop is stopping its tasks' coroutines, or is closed.
 //
 // Safe for concurrent use by multiple goroutines.
-func (l *Loop) IsClosing() bool { return l.closing.Load() }
+func (l *Loop) IsClosing() bool { return l.phase() >= closing }
 
 // Done returns a channel that is closed when the loop is closed.
 //
@@ -143,8 +140,11 @@ func (l *Loop) Logger() *slog.Logger { return l.cfg.logger }
 
 // Stats returns the loop's counters and queue lengths.
 //
-// Must be called on the loop goroutine.
+// Must be called on the loop goroutine, or once the loop is closed.
 func (l *Loop) Stats() Stats {
+	if !l.IsClosed() {
+		l.checkGoroutine("Stats")
+	}
 	s := l.stats
 	s.Ready = l.ready.Len()
 	s.Timers = l.timers.Len()

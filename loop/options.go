@@ -77,11 +77,10 @@ func WithPanicMode(m PanicMode) Option {
 }
 
 // WithWorkers sets the number of goroutines of the loop's executor (see
-// RunInExecutor); the default is 64.
+// RunInExecutor); the default is 64. It panics if n is not positive.
 func WithWorkers(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.workers = n
-		}
-	})
+	if n <= 0 {
+		panic("loop: WithWorkers: the number of workers must be positive")
+	}
+	return optionFunc(func(c *config) { c.workers = n })
 }

@@ -3,23 +3,29 @@ package loop
 import (
 	"context"
 	"errors"
-
-	"github.com/aio-go/aio/future"
+	"fmt"
 )
 
 // Run is asyncio.run: it creates a loop with opts, runs body as its main
-// task until it completes, and returns the task's result. Then it cleans
-// up: it cancels the tasks still running and lets them finish (reporting
-// through the exception handler any that fail with something other than a
-// cancellation), waits for the executor's work, and closes the loop, so
-// nothing is left behind.
+// task until it completes, and returns the task's result. Then it shuts the
+// loop down as Shutdown does: it cancels the tasks still running and lets
+// them finish (reporting through the exception handler any that fail with
+// something other than a cancellation), waits for the executor's work, and
+// closes the loop, so nothing is left behind. While it waits, it logs what
+// it waits for (see Shutdown).
 //
 // When ctx ends, the main task is cancelled with ctx's cause: the body's
 // Await and Sleep return an error matching future.ErrCancelled and ctx's
 // error, and so does Run if the body returns that error.
 //
-// Run must not be called from a loop goroutine.
+// Run returns an error matching ErrRunning, running nothing, when it is
+// called from a callback or task body (asyncio: "asyncio.run() cannot be
+// called from a running event loop").
 func Run[T any](ctx context.Context, body func(co *Coro) (T, error), opts ...Option) (T, error) {
+	if inLoopCode() {
+		var zero T
+		return zero, &opError{"Run", fmt.Errorf("%w: called from a running loop's callback or task", ErrRunning)}
+	}
 	l := New(opts...)
 	main := SpawnNamed(l, "main", body)
 	if ctx.Err() != nil {
@@ -34,42 +40,8 @@ func Run[T any](ctx context.Context, body func(co *Coro) (T, error), opts ...Opt
 		// Stopped from inside: the main task is abandoned like the others.
 		main.Cancel()
 	}
-	l.finishTasks()
-	if cerr := l.Close(); err == nil {
-		err = cerr
+	if serr := l.shutdown(context.Background(), "Run"); err == nil {
+		err = serr
 	}
 	return res, err
-}
-
-// finishTasks cancels the remaining tasks and runs the loop until they, the
-// executor's work and the callbacks already scheduled are done, reporting
-// tasks that failed otherwise than by cancellation (asyncio.run's
-// _cancel_all_tasks). Timers still pending are left to Close.
-func (l *Loop) finishTasks() {
-	left := l.tasks.live()
-	l.tasksCancelled = true
-	for _, t := range left {
-		t.cancel(nil)
-	}
-	l.runUntil(l.quiescent)
-	for _, t := range left {
-		err := t.owner.(interface{ Err() error }).Err()
-		if err != nil && !errors.Is(err, future.ErrCancelled) {
-			l.CallExceptionHandler(ExceptionContext{
-				Message: "loop: task failed during Run shutdown",
-				Err:     err,
-				Task:    t.owner,
-			})
-		}
-	}
-}
-
-// runUntil runs the loop on the calling goroutine until done reports true
-// after an iteration, or the loop is stopped.
-func (l *Loop) runUntil(done func() bool) {
-	if done() || l.start() != nil {
-		return
-	}
-	defer l.finish()
-	l.iterate(func() bool { return l.stopping.Load() || done() })
 }

@@ -4,7 +4,7 @@ package loop
 // either waiting on a future (waiter is set, and the future will wake it
 // through a done-callback) and not scheduled, or scheduled (its step is in
 // the ready queue, or it is running) and not waiting. A done task is
-// neither.
+// neither. The task's state field says which.
 //
 // A task's body runs on an iter.Pull coroutine (coroutine.go): a goroutine
 // of its own while it runs, which only the goroutine running the loop
@@ -29,7 +29,41 @@ var taskCounter atomic.Uint64
 // canceller is a pending future a task awaits, whatever its type.
 type canceller interface {
 	CancelWithCause(cause error) bool
+	Done() bool
 }
+
+// taskState is where a task is in its life. Only the task's own code
+// (Spawn, step, suspend, finish, and stopTask at Close) changes it:
+//
+//		pending ──first step──▶ running ──Await, Sleep──▶ waiting ──wake-up──▶ running
+//		   │                     │  ▲                        │
+//		   │                     │  └────────────────────────┘
+//		   │                     └──body returns──▶ done
+//		   ├──cancelled before its first step──▶ done
+//		   └─────────────── Close (from any state but done) ──▶ stopping ──body returns──▶ done
+//
+//	  - pending: spawned; its first step is scheduled; the body has not begun.
+//	  - running: the body runs, between a step and its next suspension.
+//	  - waiting: the body is suspended: on waiter, whose done-callback is
+//	    the task's wake-up, or with its step scheduled (Sleep(0), or a
+//	    cancellation its waiter refused). A wake-up that finds the task
+//	    waiting on a future that is not done is stale and is skipped.
+//	  - stopping: Close stopped the task's coroutine: the body runs to its
+//	    end, and every suspension fails with ErrClosed at once.
+//	  - done: the body has returned, or never ran; the task's future is
+//	    completed.
+//
+// A cancellation request (mustCancel, cause, cancels) is not a state: it
+// is delivered at the task's next resumption or suspension.
+type taskState uint8
+
+const (
+	taskPending taskState = iota
+	taskRunning
+	taskWaiting
+	taskStopping
+	taskDone
+)
 
 // finisher is the typed side of a task, seen from the untyped side.
 type finisher interface {
@@ -52,16 +86,14 @@ type task struct {
 	job  func(yield func(struct{}) bool) // the body, until the first step
 	step func()                          // t.run, bound once: the task's wake-up callback
 
-	waiter           canceller // the future the task waits on, if any
-	mustCancel       bool      // deliver a cancellation at the next resumption
-	cause            error
-	cancels          int32 // asyncio's cancelling() counter
-	started          bool
-	running          bool // the body is between a step and its yield
-	stopped          bool // the coroutine was stopped (loop closing): never yield again
-	cancellingWaiter bool // cancel is cancelling the waiter (re-entrancy guard)
-	finished         bool // the body has returned
-	panicked         *PanicError
+	state      taskState
+	waiter     canceller // the future the task waits on, if any
+	mustCancel bool      // deliver a cancellation at the next resumption
+	cause      error
+	cancels    int32 // asyncio's cancelling() counter
+	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
+	returned   bool  // the body has returned, on its coroutine
+	panicked   *PanicError
 
 	index int32 // position in the loop's task set, -1 once removed
 }
@@ -167,9 +199,10 @@ func Spawn[T any](l *Loop, body func(co *Coro) (T, error)) *Task[T] {
 // Must be called on the loop goroutine.
 func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Task[T] {
 	if body == nil {
-		panic("loop: Spawn with a nil body")
+		panic("loop: Spawn: nil body")
 	}
-	if l.closing.Load() {
+	l.checkGoroutine("Spawn")
+	if l.IsClosing() {
 		panic(&opError{"Spawn", ErrClosed})
 	}
 	tk := &Task[T]{Future: future.New[T](l)}
@@ -187,7 +220,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
 	l.CallSoon(t.step)
-	if l.tasksCancelled {
+	if l.phase() >= finishing {
 		// Shutdown or Run is finishing the loop: a task spawned now is
 		// cancelled at once, so that the work it waits for has an end.
 		t.cancel(nil)
@@ -207,7 +240,7 @@ func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, erro
 		if r := recover(); r != nil {
 			t.panicked = newPanicError(r)
 		}
-		t.finished = true
+		t.returned = true
 	}()
 	tk.result, tk.err = body(&t.co)
 }
@@ -230,32 +263,52 @@ func (t *task) Name() string {
 // task is done; otherwise true, and it counts the request (Cancelling).
 //
 // Must be called on the loop goroutine.
-func (t *Task[T]) Cancel() bool { return t.cancel(nil) }
+func (t *Task[T]) Cancel() bool {
+	t.l.checkGoroutine("Task.Cancel")
+	return t.cancel(nil)
+}
 
 // CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
 // cancellation error then matches cause as well as future.ErrCancelled.
 //
 // Must be called on the loop goroutine.
-func (t *Task[T]) CancelWithCause(cause error) bool { return t.cancel(cause) }
+func (t *Task[T]) CancelWithCause(cause error) bool {
+	t.l.checkGoroutine("Task.CancelWithCause")
+	return t.cancel(cause)
+}
 
+// cancel is asyncio's Task.cancel: cancel the future the task waits on, or
+// have the next resumption deliver the cancellation.
 func (t *task) cancel(cause error) bool {
 	if t.owner.Done() {
 		return false
 	}
 	t.cancels++
 	t.cancelCtx(future.Cancelled(cause))
-	if t.waiter != nil && !t.cancellingWaiter {
-		// The guard stops the recursion of tasks that await each other:
-		// cancelling the waiter would cancel this task again.
-		t.cancellingWaiter = true
-		ok := t.waiter.CancelWithCause(cause)
-		t.cancellingWaiter = false
+	if t.cancelling {
+		// Tasks that await each other: cancelling this task's waiter led
+		// back here. This future cannot be cancelled now; the task that
+		// awaits it wakes up itself (below) and breaks the cycle.
+		return false
+	}
+	if w := t.waiter; w != nil {
+		t.cancelling = true
+		ok := w.CancelWithCause(cause)
+		t.cancelling = false
 		if ok {
+			// The waiter's cancellation reaches the task when it resumes.
 			return true
 		}
 	}
 	t.mustCancel = true
 	t.cause = cause
+	if w := t.waiter; w != nil && !w.Done() && t.state == taskWaiting {
+		// The waiter refused and will not wake the task: wake it now, so
+		// that it sees the cancellation. Its stale wake-up, if the waiter
+		// ever completes, is skipped (run).
+		t.waiter = nil
+		t.l.CallSoon(t.step)
+	}
 	return true
 }
 
@@ -263,7 +316,10 @@ func (t *task) cancel(cause error) bool {
 // requests not withdrawn by Uncancel.
 //
 // Must be called on the loop goroutine.
-func (t *task) Cancelling() int { return int(t.cancels) }
+func (t *task) Cancelling() int {
+	t.l.checkGoroutine("Task.Cancelling")
+	return int(t.cancels)
+}
 
 // Uncancel is asyncio's Task.uncancel: it withdraws one cancellation
 // request and returns the number left. When none is left, a cancellation
@@ -272,6 +328,7 @@ func (t *task) Cancelling() int { return int(t.cancels) }
 //
 // Must be called on the loop goroutine.
 func (t *task) Uncancel() int {
+	t.l.checkGoroutine("Task.Uncancel")
 	if t.cancels > 0 {
 		t.cancels--
 		if t.cancels == 0 {
@@ -310,30 +367,33 @@ func (t *Task[T]) state() string {
 // run is one step: asyncio's Task.__step. It resumes the body until its
 // next suspension or its end.
 func (t *task) run() {
-	if t.finished || t.stopped {
-		return
-	}
-	if t.l.borrower == t {
+	l := t.l
+	if l.borrower == t {
 		// The task runs the loop while it waits (lend.go): it resumes on
 		// its own goroutine, without a switch.
-		t.l.resumed = true
+		l.resumed = true
 		return
 	}
-	l := t.l
-	if !t.started {
+	switch t.state {
+	case taskPending:
 		if t.mustCancel {
 			// Cancelled before its first step: the body never runs.
-			t.stopped, t.finished, t.job = true, true, nil
+			t.state, t.job = taskDone, nil
 			t.owner.finish()
 			return
 		}
-		t.started = true
 		t.c = l.coroutine()
 		t.c.job, t.job, t.next = t.job, nil, t.c.next
+	case taskWaiting:
+		if t.waiter != nil && !t.waiter.Done() {
+			return // a stale wake-up (see taskState)
+		}
+	default:
+		return
 	}
 	prev := l.curTask
 	l.curTask = t
-	t.running = true
+	t.state = taskRunning
 	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
 		l.cur.Store(t.rare.goid)
 	}
@@ -341,13 +401,13 @@ func (t *task) run() {
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
 	}
-	t.running = false
 	l.curTask = prev
-	if t.finished {
+	if t.returned {
 		if parked {
 			l.parked = append(l.parked, t.c)
 		}
 		t.c, t.next = nil, nil
+		t.state = taskDone
 		t.owner.finish()
 	}
 }
@@ -360,7 +420,7 @@ func (t *Task[T]) finish() {
 	switch {
 	case t.panicked != nil:
 		f.SetError(t.panicked)
-	case !t.started || t.mustCancel:
+	case t.mustCancel:
 		// Cancelled before it started, or cancelled during the step in
 		// which it returned: asyncio ends such a task cancelled.
 		f.CancelNow(t.cause)
@@ -377,8 +437,8 @@ func (t *Task[T]) finish() {
 // check panics unless co's task body is the code running now: a suspending
 // call made from anywhere else must not touch the task.
 func (co *Coro) check(op string) {
-	if t := co.t; t.l.curTask != t || !t.running {
-		panic("loop: " + op + " called outside its task's body")
+	if t := co.t; t.l.curTask != t || t.state != taskRunning && t.state != taskStopping {
+		panic("loop: " + op + ": called outside its task's body")
 	}
 }
 
@@ -387,14 +447,16 @@ func (co *Coro) check(op string) {
 // yield again then. The caller has called check.
 func (co *Coro) suspend() bool {
 	t := co.t
-	if t.stopped {
+	if t.state == taskStopping {
 		return false
 	}
+	t.state = taskWaiting
 	if l := t.l; l.lends && l.borrower == nil && l.lend(t) {
+		t.state = taskRunning
 		return true
 	}
 	if !co.yield(struct{}{}) {
-		t.stopped = true
+		t.state = taskStopping
 		return false
 	}
 	return true
@@ -414,6 +476,7 @@ func (t *task) takeCancel() error {
 //
 // Must be called on the loop goroutine.
 func CurrentTask(l *Loop) AnyTask {
+	l.checkGoroutine("CurrentTask")
 	if l.curTask == nil {
 		return nil
 	}
@@ -425,6 +488,7 @@ func CurrentTask(l *Loop) AnyTask {
 //
 // Must be called on the loop goroutine.
 func (l *Loop) Tasks() []AnyTask {
+	l.checkGoroutine("Tasks")
 	out := make([]AnyTask, 0, l.tasks.n)
 	for _, t := range l.tasks.ts {
 		if t != nil {
@@ -434,9 +498,12 @@ func (l *Loop) Tasks() []AnyTask {
 	return out
 }
 
-// errStopped is what Await and Sleep return in a task whose coroutine the
-// closing loop stopped.
-var errStopped = &opError{"Await", ErrClosed}
+// What Await and Sleep return in a task whose coroutine the closing loop
+// stopped.
+var (
+	errStopped      = &opError{"Await", ErrClosed}
+	errSleepStopped = &opError{"Sleep", ErrClosed}
+)
 
 // taskSet is the loop's unfinished tasks, in the order they were spawned.
 // The loop holds them strongly: a parked coroutine is a GC root anyway.
@@ -494,27 +561,20 @@ func (s *taskSet) stopAll(l *Loop) {
 }
 
 func (l *Loop) stopTask(t *task) {
-	if !t.finished {
-		t.stopped, t.job = true, nil
+	if t.state != taskDone {
+		t.job = nil
 		if c := t.c; c != nil {
 			prev := l.curTask
-			l.curTask, t.running = t, true
+			l.curTask, t.state = t, taskStopping
 			c.stop()
-			l.curTask, t.running = prev, false
+			l.curTask = prev
 			t.c, t.next = nil, nil
 		}
+		t.state = taskDone
 	}
-	t.finished = true
 	t.mustCancel = true
 	if t.cause == nil {
 		t.cause = ErrClosed
 	}
 	t.owner.finish()
-}
-
-// cancelTasks cancels every unfinished task (Shutdown, Run).
-func (l *Loop) cancelTasks() {
-	for _, t := range l.tasks.live() {
-		t.cancel(nil)
-	}
 }

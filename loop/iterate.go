@@ -1,0 +1,156 @@
+package loop
+
+import "time"
+
+// One iteration, asyncio's _run_once, is begin followed by runCallbacks:
+//
+//  1. Drop cancelled timers from the heap (rebuild it if too many are
+//     cancelled).
+//  2. If nothing is ready and no Stop is pending, wait (idleWait) until a
+//     callback is handed in, Stop is called, or the earliest timer is due.
+//     A lending task does not wait: it gives the loop back instead.
+//  3. Move the callbacks handed in by other goroutines, then the timers
+//     that are due, to the ready queue.
+//  4. Run exactly the callbacks that were ready then (the snapshot): what
+//     they schedule runs in the next iteration.
+//
+// Whoever runs the loop runs this code: the loop goroutine (RunForever,
+// RunUntilComplete, Shutdown), and a waiting task lending its goroutine
+// (lend.go). Debug mode is a branch in runCallbacks, not another loop.
+
+// drive runs iterations until done reports true at the end of one. A
+// lending task (lent) stops instead of waiting when nothing is ready, and
+// as soon as its own wake-up has run.
+func (l *Loop) drive(lent bool, done func() bool) {
+	for {
+		l.runSnapshot()
+		if l.resumed || done() || !l.begin(lent) {
+			return
+		}
+	}
+}
+
+// begin starts an iteration: steps 1 to 3. On a lent goroutine it reports
+// false, starting nothing, if no callback is ready.
+func (l *Loop) begin(lent bool) bool {
+	if l.timers.Len() > 0 {
+		l.timers.Purge()
+	}
+	if !lent && l.ready.Len() == 0 && !l.stopping.Load() {
+		l.idleWait()
+	}
+	l.collect()
+	n := l.ready.Len()
+	if lent && n == 0 {
+		return false
+	}
+	l.stats.Iterations++
+	l.left = n
+	return true
+}
+
+// collect moves the callbacks handed in by other goroutines, then the
+// timers that are due, to the ready queue.
+func (l *Loop) collect() {
+	if l.hasRemote.Load() {
+		l.drainRemote()
+	}
+	if l.timers.Len() > 0 {
+		now := l.nanotime()
+		for {
+			s, ok := l.timers.PopDue(now)
+			if !ok {
+				break
+			}
+			l.ready.PushTimer(s)
+		}
+	}
+}
+
+// runSnapshot runs the rest of the current iteration's callbacks. A panic
+// in a callback is recovered and reported, and the iteration goes on with
+// its next callback; with PanicCrash the panic propagates, and the
+// callbacks left run in the next run's first iteration.
+func (l *Loop) runSnapshot() {
+	for !l.runCallbacks() {
+	}
+}
+
+// runCallbacks is the only place where callbacks are called. It stops
+// early on a lent goroutine when the borrower's own wake-up has run
+// (lend.go, rule 3). The recover is deferred once for the whole snapshot,
+// not per callback: a deferred call per callback would cost more than most
+// callbacks.
+func (l *Loop) runCallbacks() (finished bool) {
+	if l.cfg.panicMode != PanicCrash {
+		defer func() {
+			if !finished {
+				if r := recover(); r != nil {
+					l.callbackPanicked(r)
+				}
+			}
+		}()
+	}
+	debug := l.cfg.debug
+	for l.left > 0 && !l.resumed {
+		l.left--
+		fn, afn, arg := l.ready.Pop()
+		switch {
+		case debug:
+			l.runTimed(fn, afn, arg)
+		case fn != nil:
+			l.stats.CallbacksRun++
+			fn()
+		case afn != nil:
+			l.stats.CallbacksRun++
+			afn(arg)
+		}
+	}
+	return true
+}
+
+// idleWait blocks until a callback is handed in, Stop is called, the
+// lifecycle needs the loop, or the earliest timer is due. It waits only on
+// channels and one time.Timer, so testing/synctest can drive it with
+// virtual time.
+func (l *Loop) idleWait() {
+	d := time.Duration(-1)
+	if when, ok := l.timers.Next(); ok {
+		if d = time.Duration(when - l.nanotime()); d <= 0 {
+			return
+		}
+	}
+	l.idle.Store(true)
+	if l.hasRemote.Load() || l.stopping.Load() || l.lifecycleWaits() {
+		l.idle.Store(false)
+		return
+	}
+	if d < 0 {
+		<-l.wake
+	} else {
+		if l.sleep == nil {
+			l.sleep = time.NewTimer(d)
+		} else {
+			l.sleep.Reset(d)
+		}
+		select {
+		case <-l.wake:
+			l.sleep.Stop()
+		case <-l.sleep.C:
+		}
+	}
+	l.idle.Store(false)
+}
+
+// lifecycleWaits reports whether a Shutdown needs the end of this
+// iteration now: to cancel the tasks, to close a quiescent loop, or to
+// give up.
+func (l *Loop) lifecycleWaits() bool {
+	switch l.phase() {
+	case draining, expired:
+		return true
+	case finishing:
+		return l.quiescent()
+	}
+	return false
+}
