@@ -368,4 +368,3 @@ func TestWithWorkersRejectsNonPositive(t *testing.T) {
 	assert.Panics(t, func() { loop.WithWorkers(0) })
 	assert.Panics(t, func() { loop.WithWorkers(-1) })
 }
-
