@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/aio-go/aio/internal/sched"
 	"github.com/aio-go/aio/timer"
 )
 
@@ -33,7 +34,7 @@ func (l *Loop) CallSoon(fn func()) timer.Handle {
 		// and CallSoon.
 		l.drainRemote()
 	}
-	return l.ready.Push(fn)
+	return timer.Handle(l.ready.Push(fn))
 }
 
 // CallSoonArg is CallSoon for fn(arg): asyncio's call_soon(callback, arg).
@@ -59,7 +60,7 @@ func (l *Loop) pushArg(fn func(any), arg any) timer.Handle {
 	if l.hasRemote.Load() {
 		l.drainRemote()
 	}
-	return l.ready.PushArg(fn, arg)
+	return timer.Handle(l.ready.PushArg(fn, arg))
 }
 
 // CallLater is asyncio's loop.call_later: it schedules fn to run once d has
@@ -96,9 +97,9 @@ func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 	}
 	if l.cfg.debug {
 		l.checkGoroutine(op)
-		return l.timers.PushNote(when, fn, &tracedCall{source: callerSource()})
+		return timer.Handle(l.timers.PushNote(when, fn, &tracedCall{source: callerSource()}))
 	}
-	return l.timers.Push(when, fn)
+	return timer.Handle(l.timers.Push(when, fn))
 }
 
 // CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any
@@ -153,7 +154,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 		l.remoteMu.Unlock()
 		return timer.Handle{}, false
 	}
-	var h timer.Handle
+	var h sched.Handle
 	if afn != nil {
 		h = l.remote.PushArg(afn, arg)
 	} else {
@@ -166,7 +167,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 	if wake && l.idle.Load() {
 		l.wakeUp()
 	}
-	return h, true
+	return timer.Handle(h), true
 }
 
 // wakeUp makes an idle loop return from its wait.

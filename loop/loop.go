@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 var _ future.Scheduler = (*Loop)(nil)
@@ -23,13 +23,13 @@ var _ future.Scheduler = (*Loop)(nil)
 // goroutine while the loop is not running. CallSoonThreadsafe, Stop,
 // Shutdown and the state queries that say so are safe from any goroutine.
 type Loop struct {
-	ready  timer.Queue
-	timers timer.Heap
+	ready  sched.Queue
+	timers sched.Heap
 	epoch  time.Time
 
 	// Callbacks handed in by other goroutines.
 	remoteMu  sync.Mutex
-	remote    timer.Queue
+	remote    sched.Queue
 	refusing  bool // under remoteMu: CallSoonThreadsafe returns ErrClosed
 	sealed    bool // under remoteMu: nothing more is accepted at all
 	hasRemote atomic.Bool

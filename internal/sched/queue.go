@@ -1,4 +1,4 @@
-package timer
+package sched
 
 // chunkSize is the number of callbacks in one chunk of a Queue.
 const chunkSize = 256
