@@ -430,3 +430,24 @@ func TestCancelledTimersLeaveFromHead(t *testing.T) {
 		require.NoError(t, l.Close())
 	})
 }
+
+// Regression: cancelling 101 timers in a row, with no iteration between,
+// compacted the heap to nothing and panicked with index out of range.
+func TestCancellingEveryTimerEmptiesTheHeap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New(quiet())
+		require.NotPanics(t, func() {
+			for range 101 {
+				l.CallLater(time.Second, func() {}).Cancel()
+			}
+		})
+		s := l.Stats()
+		assert.Zero(t, s.Timers)
+		assert.Zero(t, s.CancelledTimers)
+		ran := false
+		l.CallLater(time.Second, func() { ran = true; l.Stop() })
+		require.NoError(t, l.RunForever())
+		assert.True(t, ran, "the heap works after being emptied")
+		require.NoError(t, l.Close())
+	})
+}

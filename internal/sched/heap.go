@@ -164,8 +164,12 @@ func (h *Heap) maybeCompact() bool {
 		live = append([]entry(nil), live...)
 	}
 	h.es, h.cancelled = live, 0
-	for i := (len(h.es) - 2) / 4; i >= 0; i-- {
-		h.down(i)
+	// Heapify from the last parent; a heap of fewer than two timers has
+	// none, and (0-2)/4 is 0, not -1.
+	if n := len(h.es); n > 1 {
+		for i := (n - 2) / 4; i >= 0; i-- {
+			h.down(i)
+		}
 	}
 	return true
 }

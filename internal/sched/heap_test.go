@@ -402,3 +402,20 @@ func TestHeapClearKeepsNotesOfTimersAlreadyDue(t *testing.T) {
 	assert.Equal(t, []int{1}, rec.ran)
 	assert.Equal(t, "due", note, "the due timer lost its note in Clear")
 }
+
+// Regression: a compaction that left no live timer sifted down index 0 of
+// an empty heap and panicked with index out of range.
+func TestHeapCompactionThatEmptiesTheHeap(t *testing.T) {
+	var h sched.Heap
+	for range 101 {
+		require.NotPanics(t, func() { h.Push(1, func() {}).Cancel() })
+	}
+	assert.Zero(t, h.Len(), "the last Cancel compacted the heap to nothing")
+	assert.Zero(t, h.Cancelled())
+	_, ok := h.Next()
+	assert.False(t, ok)
+	h.Push(2, func() {})
+	when, ok := h.Next()
+	require.True(t, ok)
+	assert.EqualValues(t, 2, when)
+}
