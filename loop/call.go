@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"math"
 	"time"
 
 	"github.com/aio-go/aio/internal/sched"
@@ -75,7 +74,9 @@ func (l *Loop) CallLater(d time.Duration, fn func()) timer.Handle {
 	now := l.nanotime()
 	when := now + int64(d)
 	if d > 0 && when < now {
-		when = math.MaxInt64
+		// Past what nanoseconds since the epoch hold: the heap keeps the
+		// deadline as a time, for When.
+		return l.callAtTime("CallLater", l.Now().Add(d), fn)
 	}
 	return l.callAt("CallLater", when, fn)
 }
@@ -85,10 +86,36 @@ func (l *Loop) CallLater(d time.Duration, fn func()) timer.Handle {
 //
 // Must be called on the loop goroutine.
 func (l *Loop) CallAt(when time.Time, fn func()) timer.Handle {
-	return l.callAt("CallAt", int64(when.Sub(l.epoch)), fn)
+	return l.callAtTime("CallAt", when, fn)
 }
 
+// callAt schedules fn at when, in nanoseconds since the epoch.
 func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
+	l.checkTimer(op, fn)
+	if l.cfg.debug {
+		return timer.Handle(l.timers.PushNote(when, fn, &tracedCall{source: callerSource()}))
+	}
+	return timer.Handle(l.timers.Push(when, fn))
+}
+
+// callAtTime schedules fn at the time at, which the handle's When reports.
+func (l *Loop) callAtTime(op string, at time.Time, fn func()) timer.Handle {
+	l.checkTimer(op, fn)
+	if l.cfg.debug {
+		return timer.Handle(l.timers.PushAtNote(at, fn, &tracedCall{source: callerSource()}))
+	}
+	return timer.Handle(l.timers.PushAt(at, fn))
+}
+
+// checkTimer panics if fn may not be scheduled as a timer now. The common
+// case is inlined.
+func (l *Loop) checkTimer(op string, fn func()) {
+	if fn == nil || l.closed.Load() || l.cfg.debug {
+		l.checkTimerSlow(op, fn)
+	}
+}
+
+func (l *Loop) checkTimerSlow(op string, fn func()) {
 	if fn == nil {
 		panic("loop: " + op + "(nil)")
 	}
@@ -97,9 +124,7 @@ func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
 	}
 	if l.cfg.debug {
 		l.checkGoroutine(op)
-		return timer.Handle(l.timers.PushNote(when, fn, &tracedCall{source: callerSource()}))
 	}
-	return timer.Handle(l.timers.Push(when, fn))
 }
 
 // CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any

@@ -451,3 +451,27 @@ func TestCancellingEveryTimerEmptiesTheHeap(t *testing.T) {
 		require.NoError(t, l.Close())
 	})
 }
+
+// Regression: When reported a deadline clamped to what int64 nanoseconds
+// since the loop's epoch hold, not the time given (asyncio's when()).
+func TestHandleWhenIsTheTimeGiven(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New(quiet())
+		time.Sleep(time.Hour) // so that Now is not the loop's epoch
+		now := l.Now()
+		var ran []string
+		far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+		hFar := l.CallAt(far, func() { ran = append(ran, "far") })
+		hZero := l.CallAt(time.Time{}, func() { ran = append(ran, "zero"); l.Stop() })
+		hMax := l.CallLater(math.MaxInt64, func() { ran = append(ran, "max") })
+		assert.Equal(t, far, hFar.When(), "year 9999")
+		assert.True(t, hZero.When().IsZero(), "the zero time, got %v", hZero.When())
+		assert.True(t, hMax.When().Equal(now.Add(math.MaxInt64)),
+			"Now plus MaxInt64: got %v, want %v", hMax.When(), now.Add(math.MaxInt64))
+		require.NoError(t, l.RunForever())
+		assert.Equal(t, []string{"zero"}, ran, "the zero time is due at once, the others never")
+		assert.True(t, hFar.Pending())
+		assert.True(t, hMax.Pending())
+		require.NoError(t, l.Close())
+	})
+}

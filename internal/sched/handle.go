@@ -13,19 +13,30 @@ const (
 // due and then handed to the ready Queue. It takes 32 bytes.
 type Slot struct {
 	fn     func()
-	h      *Heap
-	when   int64  // nanoseconds since the Heap's epoch
+	o      *origin
+	when   int64  // nanoseconds since the Heap's Epoch, saturated
 	seq    uint32 // order of scheduling, for equal deadlines (wraps)
 	state  uint8
 	inHeap bool
 }
 
+// An origin is what a Slot refers back to: its Heap, and for a deadline
+// that nanoseconds since the Heap's Epoch cannot hold (before 1678 or after
+// 2262, for an Epoch of today), the deadline as given, so that When reports
+// it. The timers of a Heap share the Heap's own origin; a timer with such a
+// deadline has one of its own, which keeps every Slot at 32 bytes.
+type origin struct {
+	h     *Heap
+	at    time.Time
+	exact bool // at is the deadline; when is saturated
+}
+
 // take marks a due timer as run and returns its callback and note, or nils
 // if it was cancelled.
 func (s *Slot) take() (fn func(), note any) {
-	if s.h.notes != nil {
-		note = s.h.notes[s]
-		delete(s.h.notes, s)
+	if h := s.o.h; h.notes != nil {
+		note = h.notes[s]
+		delete(h.notes, s)
 	}
 	if s.state != pending {
 		return nil, nil
@@ -71,12 +82,13 @@ func (h Handle) Cancel() bool {
 	}
 	s.state = cancelled
 	s.fn = nil
-	if s.h.notes != nil {
-		delete(s.h.notes, s)
+	hp := s.o.h
+	if hp.notes != nil {
+		delete(hp.notes, s)
 	}
 	if s.inHeap {
-		s.h.cancelled++
-		s.h.maybeCompact()
+		hp.cancelled++
+		hp.maybeCompact()
 	}
 	return true
 }
@@ -108,7 +120,8 @@ func (h Handle) state() uint8 {
 }
 
 // When is asyncio's TimerHandle.when: the time the callback is scheduled
-// for. It is the zero time for callbacks that were not scheduled with a
+// for, exactly as given to Heap.PushAt when nanoseconds since the Heap's
+// Epoch cannot hold it. It is the zero time for callbacks that were not scheduled with a
 // deadline (CallSoon, CallSoonThreadsafe).
 //
 // Safe for concurrent use by multiple goroutines.
@@ -116,7 +129,11 @@ func (h Handle) When() time.Time {
 	if h.s == nil {
 		return time.Time{}
 	}
-	return h.s.h.Epoch.Add(time.Duration(h.s.when))
+	o := h.s.o
+	if o.exact {
+		return o.at
+	}
+	return o.h.Epoch.Add(time.Duration(h.s.when))
 }
 
 // String describes the handle's state, for logs.
@@ -132,7 +149,11 @@ func (h Handle) String() string {
 	case cancelled:
 		return kind + "<cancelled>"
 	case pending:
-		if h.s != nil {
+		switch {
+		case h.s == nil:
+		case h.s.o.exact:
+			return kind + "<pending when=" + h.s.o.at.String() + ">"
+		default:
 			return kind + "<pending when=" + time.Duration(h.s.when).String() + ">"
 		}
 		return kind + "<pending>"

@@ -1,6 +1,7 @@
 package sched_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -418,4 +419,50 @@ func TestHeapCompactionThatEmptiesTheHeap(t *testing.T) {
 	when, ok := h.Next()
 	require.True(t, ok)
 	assert.EqualValues(t, 2, when)
+}
+
+// Regression: a deadline that nanoseconds since the Epoch cannot hold was
+// clamped, and When reported the clamped date instead of the one given.
+func TestHeapPushAtWhenIsTheTimeGiven(t *testing.T) {
+	epoch := time.Date(2026, 11, 22, 3, 1, 23, 0, time.UTC)
+	h := sched.Heap{Epoch: epoch}
+	var rec recorder
+	far := time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+	soon := epoch.Add(time.Second)
+	hs := []sched.Handle{
+		h.PushAt(far, rec.cb(3)),
+		h.PushAt(time.Time{}, rec.cb(0)),
+		h.PushAt(soon, rec.cb(1)),
+		h.PushAt(epoch.Add(math.MaxInt64), rec.cb(2)),
+	}
+	assert.Equal(t, far, hs[0].When(), "year 9999")
+	assert.Equal(t, time.Time{}, hs[1].When(), "the zero time")
+	assert.True(t, hs[1].When().IsZero())
+	assert.True(t, hs[2].When().Equal(soon), "got %v", hs[2].When())
+	assert.True(t, hs[3].When().Equal(epoch.Add(math.MaxInt64)), "got %v", hs[3].When())
+	assert.Contains(t, hs[0].String(), "9999-12-31")
+	popAllDue(t, &h, math.MaxInt64)
+	// Deadlines past what int64 holds all sort at MaxInt64, in the order
+	// they were scheduled: 3 (year 9999) before 2.
+	assert.Equal(t, []int{0, 1, 3, 2}, rec.ran, "saturated deadlines order first and last")
+	for _, hd := range hs {
+		assert.False(t, hd.Pending())
+	}
+	assert.Equal(t, far, hs[0].When(), "When does not change once the timer ran")
+}
+
+// PushAtNote keeps both the note and the time given.
+func TestHeapPushAtNote(t *testing.T) {
+	h := sched.Heap{Epoch: time.Now()}
+	var q sched.Queue
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	hd := h.PushAtNote(far, func() {}, "note")
+	assert.Equal(t, far, hd.When())
+	s, ok := h.PopDue(math.MaxInt64)
+	require.True(t, ok)
+	q.PushTimer(s)
+	fn, _, arg := q.Pop()
+	assert.NotNil(t, fn)
+	assert.Equal(t, "note", arg)
+	assert.Equal(t, far, hd.When())
 }
