@@ -100,6 +100,7 @@ func New(opts ...Option) *Loop {
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
+	l.ready.Owner, l.remote.Owner, l.timers.Owner = l, l, l
 	return l
 }
 

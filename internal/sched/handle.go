@@ -1,6 +1,10 @@
 package sched
 
-import "time"
+import (
+	"time"
+
+	"github.com/aio-go/aio/internal/hooks"
+)
 
 // Slot states.
 const (
@@ -65,8 +69,12 @@ type Handle struct {
 // run, is running, or was cancelled before. Cancel releases the callback and
 // its argument at once.
 //
-// Must be called on the loop goroutine.
+// Must be called on the loop goroutine: while a loop is in debug mode,
+// Cancel has hooks.Loop.Check check that of the handle's owner.
 func (h Handle) Cancel() bool {
+	if hooks.Debugging.Load() != 0 {
+		h.check("Handle.Cancel")
+	}
 	if c := h.c; c != nil {
 		if c.gen != h.gen || c.states[h.i] != pending {
 			return false
@@ -103,6 +111,21 @@ func (h Handle) Cancelled() bool { return h.state() == cancelled }
 //
 // Must be called on the loop goroutine.
 func (h Handle) Pending() bool { return h.state() == pending }
+
+// check has hooks.Loop.Check check that op may run loop-only code of the
+// handle's owner now, if the handle has an owner.
+func (h Handle) check(op string) {
+	var owner any
+	switch {
+	case h.c != nil:
+		owner = h.c.owner
+	case h.s != nil:
+		owner = h.s.o.h.Owner
+	}
+	if owner != nil && hooks.Loop.Check != nil {
+		hooks.Loop.Check(owner, op)
+	}
+}
 
 func (h Handle) state() uint8 {
 	switch {

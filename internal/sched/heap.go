@@ -36,7 +36,13 @@ func (a entry) less(b entry) bool {
 //
 // A Heap is not safe for concurrent use.
 type Heap struct {
-	Epoch     time.Time
+	// Epoch is the time deadlines are counted from. Set it before the
+	// first Push.
+	Epoch time.Time
+	// Owner is what the handles of the heap's timers hand to
+	// hooks.Loop.Check in debug mode: the loop.
+	Owner any
+
 	es        []entry
 	seq       uint32
 	cancelled int
