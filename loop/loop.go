@@ -79,7 +79,7 @@ type Stats struct {
 	Exceptions      uint64 // calls of the exception handler
 	SlowCallbacks   uint64 // callbacks over the slow threshold (debug mode)
 	Discarded       uint64 // callbacks and timers dropped by Close
-	Ready           int    // callbacks waiting in the ready queue
+	Ready           int    // callbacks in the ready queue, cancelled ones included until their turn comes
 	Timers          int    // timers in the heap, cancelled ones included
 	CancelledTimers int    // cancelled timers still in the heap
 	Tasks           int    // tasks not yet done
