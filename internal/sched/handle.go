@@ -69,8 +69,8 @@ type Handle struct {
 // run, is running, or was cancelled before. Cancel releases the callback and
 // its argument at once.
 //
-// Must be called on the loop goroutine: while a loop is in debug mode,
-// Cancel has hooks.Loop.Check check that of the handle's owner.
+// Must be called on the loop goroutine. While a loop is in debug mode,
+// Cancel has hooks.Loop.Check verify that for the handle's owner.
 func (h Handle) Cancel() bool {
 	if hooks.Debugging.Load() != 0 {
 		h.check("Handle.Cancel")
