@@ -1,9 +1,9 @@
 package loop
 
 import (
-	"math"
 	"time"
 
+	"github.com/aio-go/aio/internal/sched"
 	"github.com/aio-go/aio/timer"
 )
 
@@ -33,7 +33,7 @@ func (l *Loop) CallSoon(fn func()) timer.Handle {
 		// and CallSoon.
 		l.drainRemote()
 	}
-	return l.ready.Push(fn)
+	return timer.Handle(l.ready.Push(fn))
 }
 
 // CallSoonArg is CallSoon for fn(arg): asyncio's call_soon(callback, arg).
@@ -65,7 +65,7 @@ func (l *Loop) pushArg(fn func(any), arg any) timer.Handle {
 	if l.hasRemote.Load() {
 		l.drainRemote()
 	}
-	return l.ready.PushArg(fn, arg)
+	return timer.Handle(l.ready.PushArg(fn, arg))
 }
 
 // CallLater is asyncio's loop.call_later: it schedules fn to run once d has
@@ -80,7 +80,9 @@ func (l *Loop) CallLater(d time.Duration, fn func()) timer.Handle {
 	now := l.nanotime()
 	when := now + int64(d)
 	if d > 0 && when < now {
-		when = math.MaxInt64
+		// Past what nanoseconds since the epoch hold: the heap keeps the
+		// deadline as a time, for When.
+		return l.callAtTime("CallLater", l.Now().Add(d), fn)
 	}
 	return l.callAt("CallLater", when, fn)
 }
@@ -90,18 +92,40 @@ func (l *Loop) CallLater(d time.Duration, fn func()) timer.Handle {
 //
 // Must be called on the loop goroutine.
 func (l *Loop) CallAt(when time.Time, fn func()) timer.Handle {
-	return l.callAt("CallAt", int64(when.Sub(l.epoch)), fn)
+	return l.callAtTime("CallAt", when, fn)
 }
 
+// callAt schedules fn at when, in nanoseconds since the epoch.
 func (l *Loop) callAt(op string, when int64, fn func()) timer.Handle {
+	l.checkTimer(op, fn)
+	if l.cfg.debug {
+		return timer.Handle(l.timers.PushNote(when, fn, &tracedCall{source: callerSource()}))
+	}
+	return timer.Handle(l.timers.Push(when, fn))
+}
+
+// callAtTime schedules fn at the time at, which the handle's When reports.
+func (l *Loop) callAtTime(op string, at time.Time, fn func()) timer.Handle {
+	l.checkTimer(op, fn)
+	if l.cfg.debug {
+		return timer.Handle(l.timers.PushAtNote(at, fn, &tracedCall{source: callerSource()}))
+	}
+	return timer.Handle(l.timers.PushAt(at, fn))
+}
+
+// checkTimer panics if fn may not be scheduled as a timer now. The common
+// case is inlined.
+func (l *Loop) checkTimer(op string, fn func()) {
+	if fn == nil || l.cfg.debug || l.idle.Load() || l.IsClosed() {
+		l.checkTimerSlow(op, fn)
+	}
+}
+
+func (l *Loop) checkTimerSlow(op string, fn func()) {
 	if fn == nil {
 		panic("loop: " + op + ": nil func")
 	}
 	l.mustSchedule(op)
-	if l.cfg.debug {
-		return l.timers.PushNote(when, fn, &tracedCall{source: callerSource()})
-	}
-	return l.timers.Push(when, fn)
 }
 
 // CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any
@@ -171,7 +195,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 		l.remoteMu.Unlock()
 		return timer.Handle{}, false
 	}
-	var h timer.Handle
+	var h sched.Handle
 	if afn != nil {
 		h = l.remote.PushArg(afn, arg)
 	} else {
@@ -187,7 +211,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 	if wake && l.idle.Load() {
 		l.wakeUp()
 	}
-	return h, true
+	return timer.Handle(h), true
 }
 
 // wakeUp makes an idle loop return from its wait.

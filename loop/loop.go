@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 var _ future.Scheduler = (*Loop)(nil)
@@ -23,8 +23,8 @@ var _ future.Scheduler = (*Loop)(nil)
 // goroutine while the loop is not running. CallSoonThreadsafe, Stop,
 // Shutdown and the state queries that say so are safe from any goroutine.
 type Loop struct {
-	ready  timer.Queue
-	timers timer.Heap
+	ready  sched.Queue
+	timers sched.Heap
 	epoch  time.Time
 
 	// Shared with other goroutines (rule 3 of the package doc): the
@@ -33,7 +33,7 @@ type Loop struct {
 	running   atomic.Bool   // a goroutine is in RunForever
 	stopping  atomic.Bool   // Stop was called: end the run after this iteration
 	remoteMu  sync.Mutex
-	remote    timer.Queue
+	remote    sched.Queue
 	hasRemote atomic.Bool
 	internal  atomic.Int64 // callbacks of the loop's own in remote or ready, not the user's
 	idle      atomic.Bool  // the loop is (about to be) blocked in its idle wait
@@ -97,6 +97,7 @@ func New(opts ...Option) *Loop {
 		debugLoops(1)
 	}
 	l.watchLeak()
+	l.ready.Owner, l.remote.Owner, l.timers.Owner = l, l, l
 	return l
 }
 

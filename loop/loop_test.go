@@ -500,7 +500,7 @@ func TestStats(t *testing.T) {
 		l.CallLater(time.Minute, func() {}).Cancel() // at the head: purged
 		l.CallLater(time.Hour, func() {})
 		s := l.Stats()
-		assert.Equal(t, 3, s.Ready)
+		assert.Equal(t, 3, s.Ready, "Ready counts the cancelled callback until its turn (Stats doc)")
 		assert.Equal(t, 2, s.Timers)
 		assert.Equal(t, 1, s.CancelledTimers)
 		assert.Zero(t, s.Iterations)

@@ -430,3 +430,48 @@ func TestCancelledTimersLeaveFromHead(t *testing.T) {
 		require.NoError(t, l.Close())
 	})
 }
+
+// Regression: cancelling 101 timers in a row, with no iteration between,
+// compacted the heap to nothing and panicked with index out of range.
+func TestCancellingEveryTimerEmptiesTheHeap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New(quiet())
+		require.NotPanics(t, func() {
+			for range 101 {
+				l.CallLater(time.Second, func() {}).Cancel()
+			}
+		})
+		s := l.Stats()
+		assert.Zero(t, s.Timers)
+		assert.Zero(t, s.CancelledTimers)
+		ran := false
+		l.CallLater(time.Second, func() { ran = true; l.Stop() })
+		require.NoError(t, l.RunForever())
+		assert.True(t, ran, "the heap works after being emptied")
+		require.NoError(t, l.Close())
+	})
+}
+
+// Regression: When reported a deadline clamped to what int64 nanoseconds
+// since the loop's epoch hold, not the time given (asyncio's when()).
+func TestHandleWhenIsTheTimeGiven(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New(quiet())
+		time.Sleep(time.Hour) // so that Now is not the loop's epoch
+		now := l.Now()
+		var ran []string
+		far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+		hFar := l.CallAt(far, func() { ran = append(ran, "far") })
+		hZero := l.CallAt(time.Time{}, func() { ran = append(ran, "zero"); l.Stop() })
+		hMax := l.CallLater(math.MaxInt64, func() { ran = append(ran, "max") })
+		assert.Equal(t, far, hFar.When(), "year 9999")
+		assert.True(t, hZero.When().IsZero(), "the zero time, got %v", hZero.When())
+		assert.True(t, hMax.When().Equal(now.Add(math.MaxInt64)),
+			"Now plus MaxInt64: got %v, want %v", hMax.When(), now.Add(math.MaxInt64))
+		require.NoError(t, l.RunForever())
+		assert.Equal(t, []string{"zero"}, ran, "the zero time is due at once, the others never")
+		assert.True(t, hFar.Pending())
+		assert.True(t, hMax.Pending())
+		require.NoError(t, l.Close())
+	})
+}

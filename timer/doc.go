@@ -1,24 +1,25 @@
-// Package timer holds the scheduling records of an aio event loop: the
-// Handle a caller keeps to cancel a callback, the FIFO Queue of callbacks
-// ready to run, and the Heap of timers.
-//
-// Most programs meet this package only through Handle, which the loop's
-// CallSoon, CallLater and CallAt return. Queue and Heap are the loop's
-// mechanism; they are exported so that the loop package can use them and
-// tests can check them against simple models.
+// Package timer holds Handle, what a caller of an aio event loop keeps to
+// cancel a callback: the loop's CallSoon, CallSoonThreadsafe, CallLater and
+// CallAt return one.
 //
 // # Handles
 //
-// A Handle is a small value: a pointer to the callback's slot and the
-// sequence number the slot had when the callback was scheduled. Slots of the
-// ready queue are reused once they have run, so that scheduling allocates
-// nothing in the steady state; a Handle whose slot has been reused cancels
-// nothing. A slot that was cancelled is never reused, so Cancelled stays
-// true for as long as anyone holds the Handle.
+// A Handle is a small value, copied freely: copies refer to the same
+// callback. Keeping one costs the loop nothing, and a Handle stays valid
+// after its callback has run: Cancel then reports false, and Cancelled and
+// Pending keep reporting what happened. The zero Handle refers to nothing.
 //
 // # Concurrency
 //
-// Nothing in this package is safe for concurrent use: the loop owns its
-// Queue and Heap, and a Handle's methods must be called on the loop
-// goroutine (When excepted: it reads a value that never changes).
+// A Handle's Cancel, Cancelled, Pending and String must be called on the
+// goroutine of the loop that returned it, also for a Handle returned by
+// CallSoonThreadsafe; a loop in debug mode panics when Cancel is called
+// from another goroutine. When is safe from any goroutine: a deadline never
+// changes.
+//
+// # Differences from asyncio
+//
+// asyncio's Handle and TimerHandle are one type here; When reports the zero
+// time for a callback scheduled without a deadline. Pending has no asyncio
+// counterpart.
 package timer

@@ -1,40 +1,10 @@
 package timer
 
-import "time"
+import (
+	"time"
 
-// Slot states.
-const (
-	pending uint8 = iota
-	cancelled
-	done // run, or taken by the loop to run
+	"github.com/aio-go/aio/internal/sched"
 )
-
-// A Slot is a timer: a callback with a deadline, kept by a Heap until it is
-// due and then handed to the ready Queue. It takes 32 bytes.
-type Slot struct {
-	fn     func()
-	h      *Heap
-	when   int64  // nanoseconds since the Heap's epoch
-	seq    uint32 // order of scheduling, for equal deadlines (wraps)
-	state  uint8
-	inHeap bool
-}
-
-// take marks a due timer as run and returns its callback and note, or nils
-// if it was cancelled.
-func (s *Slot) take() (fn func(), note any) {
-	if s.h.notes != nil {
-		note = s.h.notes[s]
-		delete(s.h.notes, s)
-	}
-	if s.state != pending {
-		return nil, nil
-	}
-	fn = s.fn
-	s.state = done
-	s.fn = nil
-	return fn, note
-}
 
 // Handle is a scheduled callback: asyncio's Handle and TimerHandle. It is a
 // small value; copies refer to the same callback. The zero Handle refers to
@@ -42,100 +12,41 @@ func (s *Slot) take() (fn func(), note any) {
 //
 // A Handle stays valid after its callback has run: Cancel then reports false
 // and Cancelled keeps reporting what happened.
-type Handle struct {
-	c   *chunk // a callback in a Queue
-	s   *Slot  // a timer
-	i   uint32 // the callback's index in c
-	gen uint32 // c's generation when the callback was scheduled
-}
+type Handle sched.Handle
 
 // Cancel is asyncio's Handle.cancel: it stops the callback from running. It
-// reports whether this call cancelled it: false if the callback has already
-// run, is running, or was cancelled before. Cancel releases the callback and
-// its argument at once.
+// reports whether this call cancelled it: true if the callback was still
+// waiting to run and now never will; false if it has already run, is
+// running, or was cancelled before. Cancel releases the callback and what it
+// holds at once.
 //
 // Must be called on the loop goroutine.
-func (h Handle) Cancel() bool {
-	if c := h.c; c != nil {
-		if c.gen != h.gen || c.states[h.i] != pending {
-			return false
-		}
-		c.states[h.i] = cancelled
-		c.clear(h.i)
-		c.tainted = true
-		return true
-	}
-	s := h.s
-	if s == nil || s.state != pending {
-		return false
-	}
-	s.state = cancelled
-	s.fn = nil
-	if s.h.notes != nil {
-		delete(s.h.notes, s)
-	}
-	if s.inHeap {
-		s.h.cancelled++
-		s.h.maybeCompact()
-	}
-	return true
-}
+func (h Handle) Cancel() bool { return sched.Handle(h).Cancel() }
 
-// Cancelled is asyncio's Handle.cancelled: it reports whether Cancel
-// cancelled the callback.
+// Cancelled is asyncio's Handle.cancelled: it reports whether a call of
+// Cancel cancelled the callback, so that it will never run. It is false for
+// a callback that ran or is still waiting.
 //
 // Must be called on the loop goroutine.
-func (h Handle) Cancelled() bool { return h.state() == cancelled }
+func (h Handle) Cancelled() bool { return sched.Handle(h).Cancelled() }
 
-// Pending reports whether the callback is still waiting to run.
+// Pending reports whether the callback is still waiting to run: true until
+// the loop takes it to run or Cancel cancels it, false after either and for
+// the zero Handle.
 //
 // Must be called on the loop goroutine.
-func (h Handle) Pending() bool { return h.state() == pending }
-
-func (h Handle) state() uint8 {
-	switch {
-	case h.c != nil:
-		if h.c.gen != h.gen {
-			// The chunk was reused, so the callback ran: chunks that held
-			// a cancelled callback are never reused.
-			return done
-		}
-		return h.c.states[h.i]
-	case h.s != nil:
-		return h.s.state
-	}
-	return done
-}
+func (h Handle) Pending() bool { return sched.Handle(h).Pending() }
 
 // When is asyncio's TimerHandle.when: the time the callback is scheduled
-// for. It is the zero time for callbacks that were not scheduled with a
-// deadline (CallSoon, CallSoonThreadsafe).
+// for, as given to CallAt, or the loop's Now plus the delay given to
+// CallLater. It is the zero time for callbacks that were not scheduled with
+// a deadline (CallSoon, CallSoonThreadsafe) and for the zero Handle.
 //
 // Safe for concurrent use by multiple goroutines.
-func (h Handle) When() time.Time {
-	if h.s == nil {
-		return time.Time{}
-	}
-	return h.s.h.Epoch.Add(time.Duration(h.s.when))
-}
+func (h Handle) When() time.Time { return sched.Handle(h).When() }
 
-// String describes the handle's state, for logs.
-func (h Handle) String() string {
-	kind := "Handle"
-	switch {
-	case h.s != nil:
-		kind = "TimerHandle"
-	case h.c == nil:
-		return "Handle<nil>"
-	}
-	switch h.state() {
-	case cancelled:
-		return kind + "<cancelled>"
-	case pending:
-		if h.s != nil {
-			return kind + "<pending when=" + time.Duration(h.s.when).String() + ">"
-		}
-		return kind + "<pending>"
-	}
-	return kind + "<done>"
-}
+// String describes the handle's kind and state, for logs: for example
+// "TimerHandle<pending when=1.5s>", "Handle<cancelled>" or "Handle<done>".
+//
+// Must be called on the loop goroutine.
+func (h Handle) String() string { return sched.Handle(h).String() }

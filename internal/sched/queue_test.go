@@ -1,4 +1,4 @@
-package timer_test
+package sched_test
 
 import (
 	"testing"
@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 // pushID appends a callback that records id, alternating between the two
 // ways of pushing so that both are covered.
-func pushID(q *timer.Queue, rec *recorder, id int) timer.Handle {
+func pushID(q *sched.Queue, rec *recorder, id int) sched.Handle {
 	if id%2 == 0 {
 		return q.Push(func() { rec.ran = append(rec.ran, id) })
 	}
@@ -20,7 +20,7 @@ func pushID(q *timer.Queue, rec *recorder, id int) timer.Handle {
 }
 
 // drain pops and runs every callback of q and returns how many were live.
-func drain(q *timer.Queue) int {
+func drain(q *sched.Queue) int {
 	live := 0
 	for q.Len() > 0 {
 		if popRun(q) {
@@ -39,7 +39,7 @@ func seq(from, to int) []int {
 }
 
 func TestQueueFIFO(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
 	const n = 1000 // several chunks
 	for id := range n {
@@ -52,7 +52,7 @@ func TestQueueFIFO(t *testing.T) {
 }
 
 func TestQueueInterleavedPushPop(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
 	next := 0
 	for round := range 50 {
@@ -72,9 +72,9 @@ func TestQueueInterleavedPushPop(t *testing.T) {
 }
 
 func TestQueueLenCountsCancelled(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
-	hs := make([]timer.Handle, 10)
+	hs := make([]sched.Handle, 10)
 	for i := range hs {
 		hs[i] = pushID(&q, &rec, i)
 	}
@@ -86,7 +86,7 @@ func TestQueueLenCountsCancelled(t *testing.T) {
 }
 
 func TestQueuePopSkipsCancelled(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
 	h := q.Push(func() { rec.ran = append(rec.ran, 1) })
 	ha := q.PushArg(rec.fn, 2)
@@ -105,7 +105,7 @@ func TestQueuePopSkipsCancelled(t *testing.T) {
 }
 
 func TestQueueHandleStates(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
 	run := pushID(&q, &rec, 0)
 	cancelled := pushID(&q, &rec, 1)
@@ -127,7 +127,7 @@ func TestQueueHandleStates(t *testing.T) {
 }
 
 func TestQueueZeroHandle(t *testing.T) {
-	var h timer.Handle
+	var h sched.Handle
 	assert.False(t, h.Cancel())
 	assert.False(t, h.Cancelled())
 	assert.False(t, h.Pending())
@@ -139,17 +139,17 @@ func TestQueueZeroHandle(t *testing.T) {
 // reused chunk must not cancel, nor report as pending, the callback that now
 // occupies its place.
 func TestQueueChunkReuseDoesNotReviveStaleHandles(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
 	const n = 700 // three chunks, so reuse goes through the free list too
-	old := make([]timer.Handle, n)
+	old := make([]sched.Handle, n)
 	for i := range old {
 		old[i] = pushID(&q, &rec, i)
 	}
 	drain(&q)
 	for range 3 { // reuse the same chunks several times over
 		rec.ran = nil
-		fresh := make([]timer.Handle, n)
+		fresh := make([]sched.Handle, n)
 		for i := range fresh {
 			fresh[i] = pushID(&q, &rec, n+i)
 		}
@@ -171,9 +171,9 @@ func TestQueueChunkReuseDoesNotReviveStaleHandles(t *testing.T) {
 // place) and one that holds cancelled callbacks (whose chunks are never
 // reused, so that the cancelled handles keep reporting Cancelled).
 func TestQueueCancelledHandleStaysCancelledAfterReuse(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
-	var cancelled, ran []timer.Handle
+	var cancelled, ran []sched.Handle
 	for round := range 20 {
 		a := pushID(&q, &rec, round*3)
 		b := pushID(&q, &rec, round*3+1)
@@ -204,9 +204,9 @@ func TestQueueCancelledHandleStaysCancelledAfterReuse(t *testing.T) {
 }
 
 func TestQueueSpliceKeepsOrderAndHandles(t *testing.T) {
-	var q, o timer.Queue
+	var q, o sched.Queue
 	var rec recorder
-	var hs []timer.Handle
+	var hs []sched.Handle
 	for id := range 300 {
 		hs = append(hs, pushID(&q, &rec, id))
 	}
@@ -240,7 +240,7 @@ func TestQueueSpliceKeepsOrderAndHandles(t *testing.T) {
 }
 
 func TestQueueSpliceIntoEmpty(t *testing.T) {
-	var q, o timer.Queue
+	var q, o sched.Queue
 	var rec recorder
 	// q has been used and is empty again.
 	pushID(&q, &rec, -1)
@@ -257,12 +257,12 @@ func TestQueueSpliceIntoEmpty(t *testing.T) {
 }
 
 func TestQueueSpliceEmpty(t *testing.T) {
-	var q, o timer.Queue
+	var q, o sched.Queue
 	var rec recorder
 	pushID(&q, &rec, 0)
 	q.Splice(&o)
 	assert.Equal(t, 1, q.Len())
-	o.Splice(&timer.Queue{})
+	o.Splice(&sched.Queue{})
 	assert.Zero(t, o.Len())
 	drain(&q)
 	assert.Equal(t, []int{0}, rec.ran)
@@ -272,7 +272,7 @@ func TestQueueSpliceEmpty(t *testing.T) {
 // from: the callbacks o had popped must not be counted again, and none of
 // the remaining ones may be lost.
 func TestQueueSpliceFromPartlyPoppedQueue(t *testing.T) {
-	var q, o timer.Queue
+	var q, o sched.Queue
 	var rec recorder
 	for id := range 5 {
 		pushID(&q, &rec, id)
@@ -294,9 +294,9 @@ func TestQueueSpliceFromPartlyPoppedQueue(t *testing.T) {
 }
 
 func TestQueueClearCount(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	var rec recorder
-	hs := make([]timer.Handle, 600)
+	hs := make([]sched.Handle, 600)
 	for i := range hs {
 		hs[i] = pushID(&q, &rec, i)
 	}
@@ -319,8 +319,8 @@ func TestQueueClearCount(t *testing.T) {
 
 // A due timer in the ready queue counts in Clear only if it is live.
 func TestQueueClearCountsTimers(t *testing.T) {
-	var h timer.Heap
-	var q timer.Queue
+	var h sched.Heap
+	var q sched.Queue
 	var rec recorder
 	a := h.Push(1, rec.cb(1))
 	h.Push(2, rec.cb(2))
@@ -337,12 +337,12 @@ func TestQueueClearCountsTimers(t *testing.T) {
 }
 
 func TestQueueWhen(t *testing.T) {
-	var q timer.Queue
+	var q sched.Queue
 	assert.True(t, q.Push(func() {}).When().IsZero(), "a CallSoon handle has no deadline")
 	assert.True(t, q.PushArg(func(any) {}, nil).When().IsZero(), "a CallSoon handle has no deadline")
 
 	epoch := time.Date(2026, 11, 22, 3, 1, 23, 0, time.UTC)
-	h := timer.Heap{Epoch: epoch}
+	h := sched.Heap{Epoch: epoch}
 	th := h.Push(int64(1500*time.Millisecond), func() {})
 	assert.True(t, th.When().Equal(epoch.Add(1500*time.Millisecond)), "got %v", th.When())
 	neg := h.Push(-int64(time.Second), func() {})
@@ -350,8 +350,8 @@ func TestQueueWhen(t *testing.T) {
 }
 
 func TestHandleString(t *testing.T) {
-	var q timer.Queue
-	var h timer.Heap
+	var q sched.Queue
+	var h sched.Heap
 	qh := q.Push(func() {})
 	th := h.Push(5, func() {})
 	assert.Contains(t, qh.String(), "pending")
@@ -369,9 +369,9 @@ func TestHandleString(t *testing.T) {
 // from another queue's spares: handles of callbacks that ran in a shared
 // chunk must stay stale, and the callbacks pushed into it must all run.
 func TestQueueShareFreeKeepsHandlesStale(t *testing.T) {
-	var ready, remote timer.Queue
+	var ready, remote sched.Queue
 	var rec recorder
-	old := make([]timer.Handle, 600) // three chunks, drained: spares
+	old := make([]sched.Handle, 600) // three chunks, drained: spares
 	for i := range old {
 		old[i] = pushID(&ready, &rec, i)
 	}
@@ -379,7 +379,7 @@ func TestQueueShareFreeKeepsHandlesStale(t *testing.T) {
 	for round := range 5 {
 		rec.ran = nil
 		ready.ShareFree(&remote)
-		fresh := make([]timer.Handle, 300)
+		fresh := make([]sched.Handle, 300)
 		for i := range fresh {
 			fresh[i] = pushID(&remote, &rec, 1000+i)
 		}
@@ -395,7 +395,7 @@ func TestQueueShareFreeKeepsHandlesStale(t *testing.T) {
 }
 
 func TestQueueShareFreeOnlyWhenNeeded(t *testing.T) {
-	var a, b timer.Queue
+	var a, b sched.Queue
 	var rec recorder
 	a.ShareFree(&b) // a has no spares: nothing happens
 	pushID(&b, &rec, 1)
@@ -406,8 +406,8 @@ func TestQueueShareFreeOnlyWhenNeeded(t *testing.T) {
 }
 
 func TestHeapPushNoteComesBackWithTheCallback(t *testing.T) {
-	var h timer.Heap
-	var q timer.Queue
+	var h sched.Heap
+	var q sched.Queue
 	var rec recorder
 	h.PushNote(1, rec.cb(1), "note 1")
 	h.Push(2, rec.cb(2))

@@ -1,6 +1,7 @@
-package timer_test
+package sched_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -10,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 // recorder collects the ids of the callbacks it runs, in order.
@@ -23,7 +24,7 @@ func (r *recorder) cb(id int) func() { return func() { r.ran = append(r.ran, id)
 
 // popRun pops the callback at the head of q and runs it. It reports whether
 // the callback was live (not cancelled).
-func popRun(q *timer.Queue) bool {
+func popRun(q *sched.Queue) bool {
 	fn, afn, arg := q.Pop()
 	switch {
 	case fn != nil:
@@ -38,14 +39,14 @@ func popRun(q *timer.Queue) bool {
 
 // runSlot runs a timer popped from a heap the way the loop does: through a
 // ready Queue. It reports whether the timer was live.
-func runSlot(s *timer.Slot) bool {
-	var q timer.Queue
+func runSlot(s *sched.Slot) bool {
+	var q sched.Queue
 	q.PushTimer(s)
 	return popRun(&q)
 }
 
 // popAllDue pops and runs every timer due at now.
-func popAllDue(t *testing.T, h *timer.Heap, now int64) {
+func popAllDue(t *testing.T, h *sched.Heap, now int64) {
 	t.Helper()
 	for {
 		s, ok := h.PopDue(now)
@@ -58,7 +59,7 @@ func popAllDue(t *testing.T, h *timer.Heap, now int64) {
 
 func TestHeapOrdersByWhenThenSchedulingOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
 	type sched struct{ when, id int }
 	var want []sched
@@ -81,7 +82,7 @@ func TestHeapOrdersByWhenThenSchedulingOrder(t *testing.T) {
 }
 
 func TestHeapEqualDeadlinesAreFIFO(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
 	for id := range 500 {
 		h.Push(7, rec.cb(id))
@@ -95,7 +96,7 @@ func TestHeapEqualDeadlinesAreFIFO(t *testing.T) {
 
 func TestHeapPopDueNeverReturnsATimerBeforeItsDeadline(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
 	whens := map[int]int64{}
 	for id := range 1000 {
@@ -119,7 +120,7 @@ func TestHeapPopDueNeverReturnsATimerBeforeItsDeadline(t *testing.T) {
 }
 
 func TestHeapPopDueEmpty(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	s, ok := h.PopDue(1 << 62)
 	assert.False(t, ok)
 	assert.Nil(t, s)
@@ -128,7 +129,7 @@ func TestHeapPopDueEmpty(t *testing.T) {
 }
 
 func TestHeapNextSkipsCancelledHeads(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
 	h1 := h.Push(1, rec.cb(1))
 	h2 := h.Push(2, rec.cb(2))
@@ -149,9 +150,9 @@ func TestHeapNextSkipsCancelledHeads(t *testing.T) {
 }
 
 func TestHeapNextAllCancelled(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
-	hs := []timer.Handle{h.Push(5, rec.cb(0)), h.Push(5, rec.cb(1))}
+	hs := []sched.Handle{h.Push(5, rec.cb(0)), h.Push(5, rec.cb(1))}
 	for _, hd := range hs {
 		require.True(t, hd.Cancel())
 	}
@@ -166,9 +167,9 @@ func TestHeapNextAllCancelled(t *testing.T) {
 }
 
 func TestHeapPopDueSkipsCancelled(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
-	var hs []timer.Handle
+	var hs []sched.Handle
 	for id := range 10 {
 		hs = append(hs, h.Push(int64(id), rec.cb(id)))
 	}
@@ -191,7 +192,7 @@ func TestHeapPopDueSkipsCancelled(t *testing.T) {
 
 // A timer moved to the ready queue can still be cancelled until it runs.
 func TestHeapCancelAfterPopDueBeforeRun(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
 	hd := h.Push(1, rec.cb(1))
 	s, ok := h.PopDue(1)
@@ -199,7 +200,7 @@ func TestHeapCancelAfterPopDueBeforeRun(t *testing.T) {
 	assert.Zero(t, h.Len())
 	assert.True(t, hd.Pending(), "a timer handed to the ready queue is still pending")
 
-	var q timer.Queue
+	var q sched.Queue
 	q.PushTimer(s)
 	require.True(t, hd.Cancel())
 	assert.Zero(t, h.Cancelled(), "a timer out of the heap must not count as cancelled in it")
@@ -210,8 +211,8 @@ func TestHeapCancelAfterPopDueBeforeRun(t *testing.T) {
 
 // schedule pushes n timers at deadlines 1..n, with ids 0..n-1, and returns
 // their handles.
-func schedule(h *timer.Heap, rec *recorder, n int) []timer.Handle {
-	hs := make([]timer.Handle, n)
+func schedule(h *sched.Heap, rec *recorder, n int) []sched.Handle {
+	hs := make([]sched.Handle, n)
 	for i := range hs {
 		hs[i] = h.Push(int64(i+1), rec.cb(i))
 	}
@@ -242,7 +243,7 @@ func TestHeapCompactionThresholds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h timer.Heap
+			var h sched.Heap
 			var rec recorder
 			hs := schedule(&h, &rec, tt.timers)
 			// Cancel the latest timers, so none is at the head and only
@@ -280,7 +281,7 @@ func TestHeapPurgeBoundsCancelled(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{50, 100, 101, 150, 400} {
 		for c := 0; c <= n; c += 1 + n/40 {
-			var h timer.Heap
+			var h sched.Heap
 			hs := schedule(&h, new(recorder), n)
 			// Cancel c timers, never the head one.
 			for _, i := range rng.Perm(n - 1)[:min(c, n-1)] {
@@ -303,7 +304,7 @@ func TestHeapPurgeBoundsCancelled(t *testing.T) {
 // Purge drops cancelled timers at the head even below the compaction
 // threshold.
 func TestHeapPurgeDropsCancelledHead(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	hs := schedule(&h, new(recorder), 10)
 	for _, hd := range hs[:4] {
 		require.True(t, hd.Cancel())
@@ -315,9 +316,9 @@ func TestHeapPurgeDropsCancelledHead(t *testing.T) {
 }
 
 func TestHeapClearReturnsLiveCount(t *testing.T) {
-	var h timer.Heap
+	var h sched.Heap
 	var rec recorder
-	hs := make([]timer.Handle, 50)
+	hs := make([]sched.Handle, 50)
 	for i := range hs {
 		hs[i] = h.Push(int64(i%7), rec.cb(i))
 	}
@@ -345,7 +346,7 @@ func TestHeapClearReturnsLiveCount(t *testing.T) {
 
 func TestHeapWhenIsTheDeadline(t *testing.T) {
 	epoch := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	h := timer.Heap{Epoch: epoch}
+	h := sched.Heap{Epoch: epoch}
 	hd := h.Push(int64(90*time.Second), func() {})
 	assert.True(t, hd.When().Equal(epoch.Add(90*time.Second)))
 	require.True(t, hd.Cancel())
@@ -360,7 +361,7 @@ func TestHeapMassCancellationShrinks(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	h := new(timer.Heap)
+	h := new(sched.Heap)
 	hs := schedule(h, new(recorder), n)
 	for _, hd := range hs {
 		require.True(t, hd.Cancel())
@@ -386,8 +387,8 @@ func TestHeapMassCancellationShrinks(t *testing.T) {
 // Regression: Heap.Clear dropped every note, so a due timer already handed
 // to the ready queue ran without its note (debug mode's source).
 func TestHeapClearKeepsNotesOfTimersAlreadyDue(t *testing.T) {
-	var h timer.Heap
-	var q timer.Queue
+	var h sched.Heap
+	var q sched.Queue
 	var rec recorder
 	h.PushNote(1, rec.cb(1), "due")
 	h.PushNote(5, rec.cb(5), "later")
@@ -401,4 +402,67 @@ func TestHeapClearKeepsNotesOfTimersAlreadyDue(t *testing.T) {
 	fn()
 	assert.Equal(t, []int{1}, rec.ran)
 	assert.Equal(t, "due", note, "the due timer lost its note in Clear")
+}
+
+// Regression: a compaction that left no live timer sifted down index 0 of
+// an empty heap and panicked with index out of range.
+func TestHeapCompactionThatEmptiesTheHeap(t *testing.T) {
+	var h sched.Heap
+	for range 101 {
+		require.NotPanics(t, func() { h.Push(1, func() {}).Cancel() })
+	}
+	assert.Zero(t, h.Len(), "the last Cancel compacted the heap to nothing")
+	assert.Zero(t, h.Cancelled())
+	_, ok := h.Next()
+	assert.False(t, ok)
+	h.Push(2, func() {})
+	when, ok := h.Next()
+	require.True(t, ok)
+	assert.EqualValues(t, 2, when)
+}
+
+// Regression: a deadline that nanoseconds since the Epoch cannot hold was
+// clamped, and When reported the clamped date instead of the one given.
+func TestHeapPushAtWhenIsTheTimeGiven(t *testing.T) {
+	epoch := time.Date(2026, 11, 22, 3, 1, 23, 0, time.UTC)
+	h := sched.Heap{Epoch: epoch}
+	var rec recorder
+	far := time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+	soon := epoch.Add(time.Second)
+	hs := []sched.Handle{
+		h.PushAt(far, rec.cb(3)),
+		h.PushAt(time.Time{}, rec.cb(0)),
+		h.PushAt(soon, rec.cb(1)),
+		h.PushAt(epoch.Add(math.MaxInt64), rec.cb(2)),
+	}
+	assert.Equal(t, far, hs[0].When(), "year 9999")
+	assert.Equal(t, time.Time{}, hs[1].When(), "the zero time")
+	assert.True(t, hs[1].When().IsZero())
+	assert.True(t, hs[2].When().Equal(soon), "got %v", hs[2].When())
+	assert.True(t, hs[3].When().Equal(epoch.Add(math.MaxInt64)), "got %v", hs[3].When())
+	assert.Contains(t, hs[0].String(), "9999-12-31")
+	popAllDue(t, &h, math.MaxInt64)
+	// Deadlines past what int64 holds all sort at MaxInt64, in the order
+	// they were scheduled: 3 (year 9999) before 2.
+	assert.Equal(t, []int{0, 1, 3, 2}, rec.ran, "saturated deadlines order first and last")
+	for _, hd := range hs {
+		assert.False(t, hd.Pending())
+	}
+	assert.Equal(t, far, hs[0].When(), "When does not change once the timer ran")
+}
+
+// PushAtNote keeps both the note and the time given.
+func TestHeapPushAtNote(t *testing.T) {
+	h := sched.Heap{Epoch: time.Now()}
+	var q sched.Queue
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	hd := h.PushAtNote(far, func() {}, "note")
+	assert.Equal(t, far, hd.When())
+	s, ok := h.PopDue(math.MaxInt64)
+	require.True(t, ok)
+	q.PushTimer(s)
+	fn, _, arg := q.Pop()
+	assert.NotNil(t, fn)
+	assert.Equal(t, "note", arg)
+	assert.Equal(t, far, hd.When())
 }

@@ -1,10 +1,10 @@
-package timer_test
+package sched_test
 
 import (
 	"slices"
 	"testing"
 
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 // The states of a callback in the queue model.
@@ -15,13 +15,13 @@ const (
 	cCleared          // dropped by Queue.Clear
 )
 
-// queueModel is the reference for two timer.Queues q and o: two FIFO slices
+// queueModel is the reference for two sched.Queues q and o: two FIFO slices
 // of callback ids (cancelled ones included, as Len counts them) and the
 // state of every callback ever pushed.
 type queueModel struct {
 	q, o   []int
 	states []int
-	hs     []timer.Handle
+	hs     []sched.Handle
 }
 
 // live returns the ids of the callbacks that can still be cancelled.
@@ -37,7 +37,7 @@ func (m *queueModel) live() []int {
 
 const maxCallbacks = 3000
 
-// FuzzQueue applies a program of operations to two timer.Queues, q and o,
+// FuzzQueue applies a program of operations to two sched.Queues, q and o,
 // and to a reference model of two FIFO slices, and compares them after
 // every operation, including the state of every handle ever returned.
 // Opcodes (first byte mod 18):
@@ -63,17 +63,17 @@ func FuzzQueue(f *testing.F) {
 	f.Add([]byte{3, 255, 3, 255, 8, 255, 8, 255, 16, 4, 4, 9, 10, 5, 255, 9, 9, 10, 14, 1, 13, 3}) // shared chunks
 	f.Add([]byte{5, 100, 9, 9, 0, 0, 10, 6, 4, 4, 11, 9, 9, 9, 10, 14, 1})                         // splice partly popped queues
 	f.Fuzz(func(t *testing.T, input []byte) {
-		var q, o timer.Queue
+		var q, o sched.Queue
 		var m queueModel
 		var ran []int
 		p := &program{b: input}
 
-		push := func(dst *timer.Queue, fifo *[]int) {
+		push := func(dst *sched.Queue, fifo *[]int) {
 			if len(m.hs) >= maxCallbacks {
 				return
 			}
 			id := len(m.hs)
-			var h timer.Handle
+			var h sched.Handle
 			if id%2 == 0 {
 				h = dst.Push(func() { ran = append(ran, id) })
 			} else {
@@ -85,7 +85,7 @@ func FuzzQueue(f *testing.F) {
 		}
 		// pop pops one callback from src and checks it against the head of
 		// fifo.
-		pop := func(op int, src *timer.Queue, fifo *[]int) {
+		pop := func(op int, src *sched.Queue, fifo *[]int) {
 			if len(*fifo) == 0 {
 				return
 			}
@@ -186,7 +186,7 @@ func FuzzQueue(f *testing.F) {
 		}
 		// Whatever is left runs in order.
 		for _, fifo := range []struct {
-			q   *timer.Queue
+			q   *sched.Queue
 			ids *[]int
 		}{{&q, &m.q}, {&o, &m.o}} {
 			var want []int
@@ -206,7 +206,7 @@ func FuzzQueue(f *testing.F) {
 	})
 }
 
-func checkQueues(t *testing.T, op int, q, o *timer.Queue, m *queueModel) {
+func checkQueues(t *testing.T, op int, q, o *sched.Queue, m *queueModel) {
 	t.Helper()
 	if q.Len() != len(m.q) || o.Len() != len(m.o) {
 		t.Fatalf("op %d: Len() = %d, %d; want %d, %d", op, q.Len(), o.Len(), len(m.q), len(m.o))

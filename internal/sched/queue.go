@@ -1,4 +1,4 @@
-package timer
+package sched
 
 // chunkSize is the number of callbacks in one chunk of a Queue.
 const chunkSize = 256
@@ -18,6 +18,7 @@ type chunk struct {
 	lo     uint32 // first callback not yet popped when the chunk was spliced in
 	gen    uint32 // incremented on reuse, so old Handles cancel nothing
 	next   *chunk
+	owner  any // the Owner of the Queue that allocated the chunk
 	// tainted is set when a callback of this chunk was cancelled: the chunk
 	// is then never reused, so that the cancelled callback's Handle keeps
 	// reporting Cancelled for as long as anyone holds it.
@@ -44,6 +45,12 @@ func (c *chunk) clear(i uint32) {
 // The zero Queue is empty and ready to use. A Queue is not safe for
 // concurrent use.
 type Queue struct {
+	// Owner is what the handles of the queue's callbacks hand to
+	// hooks.Loop.Check in debug mode: the loop. Set it before the first
+	// Push. Queues that Splice and ShareFree chunks between them must have
+	// the same Owner.
+	Owner any
+
 	head, tail *chunk
 	hi         uint32 // next callback to pop in head
 	n          int
@@ -176,7 +183,7 @@ func (q *Queue) Clear() int {
 func (q *Queue) grow() *chunk {
 	c := q.takeFree()
 	if c == nil {
-		c = new(chunk)
+		c = &chunk{owner: q.Owner}
 	}
 	if q.tail == nil {
 		q.head, q.hi = c, 0

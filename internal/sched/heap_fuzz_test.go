@@ -1,11 +1,11 @@
-package timer_test
+package sched_test
 
 import (
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/aio-go/aio/timer"
+	"github.com/aio-go/aio/internal/sched"
 )
 
 // The states of a timer in the heap model.
@@ -17,13 +17,13 @@ const (
 	tCleared          // dropped by Heap.Clear
 )
 
-// heapModel is the reference for a timer.Heap: every timer ever scheduled,
+// heapModel is the reference for a sched.Heap: every timer ever scheduled,
 // in scheduling order, with its deadline and state. The earliest live timer
 // is the first in (when, scheduling order) among those in the heap.
 type heapModel struct {
 	whens  []int64
 	states []int
-	hs     []timer.Handle
+	hs     []sched.Handle
 	ready  []int // ids in the ready queue, in the order they were moved there
 }
 
@@ -104,7 +104,7 @@ const (
 	maxTimers = 800
 )
 
-// FuzzHeap applies a program of operations to a timer.Heap and to a model,
+// FuzzHeap applies a program of operations to a sched.Heap and to a model,
 // and compares them after every operation. Opcodes (first byte mod 16):
 //
 //	0-3 push one timer      4-5 push a burst of timers
@@ -126,8 +126,8 @@ func FuzzHeap(f *testing.F) {
 	f.Add([]byte{4, 63, 0, 11, 0x7f, 4, 63, 0, 14, 0, 12, 15, 0, 4, 10, 3, 9, 0x7f})
 	f.Fuzz(func(t *testing.T, input []byte) {
 		epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		h := &timer.Heap{Epoch: epoch}
-		var ready timer.Queue
+		h := &sched.Heap{Epoch: epoch}
+		var ready sched.Queue
 		var m heapModel
 		var ran []int // ids of the callbacks run, in order
 		p := &program{b: input}
@@ -160,7 +160,7 @@ func FuzzHeap(f *testing.F) {
 		}
 		// runQueue drains q and returns the ids of the callbacks that ran,
 		// checking that each timer's note comes with it.
-		runQueue := func(q *timer.Queue) []int {
+		runQueue := func(q *sched.Queue) []int {
 			ran = ran[:0]
 			for q.Len() > 0 {
 				fn, afn, note := q.Pop()
@@ -204,7 +204,7 @@ func FuzzHeap(f *testing.F) {
 			case code <= 10:
 				now := p.when()
 				want := m.due(now, tRan)
-				var q timer.Queue
+				var q sched.Queue
 				for {
 					s, ok := h.PopDue(now)
 					if !ok {
@@ -275,7 +275,7 @@ func FuzzHeap(f *testing.F) {
 	})
 }
 
-func checkHeap(t *testing.T, op int, h *timer.Heap, m *heapModel, epoch time.Time) {
+func checkHeap(t *testing.T, op int, h *sched.Heap, m *heapModel, epoch time.Time) {
 	t.Helper()
 	inHeap := m.count(tInHeap)
 	if h.Cancelled() < 0 || h.Cancelled() > h.Len() {

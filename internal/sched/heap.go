@@ -1,4 +1,4 @@
-package timer
+package sched
 
 import (
 	"math"
@@ -36,11 +36,18 @@ func (a entry) less(b entry) bool {
 //
 // A Heap is not safe for concurrent use.
 type Heap struct {
-	Epoch     time.Time
+	// Epoch is the time deadlines are counted from. Set it before the
+	// first Push.
+	Epoch time.Time
+	// Owner is what the handles of the heap's timers hand to
+	// hooks.Loop.Check in debug mode: the loop.
+	Owner any
+
 	es        []entry
 	seq       uint32
 	cancelled int
 	notes     map[*Slot]any // debug information of some timers (PushNote)
+	own       origin        // the origin of the timers whose deadline fits in int64
 }
 
 // Len returns the number of timers in the heap, cancelled ones included.
@@ -55,23 +62,51 @@ func (h *Heap) Push(when int64, fn func()) Handle {
 		h.renumber()
 	}
 	h.seq++
-	s := &Slot{fn: fn, when: when, h: h, seq: h.seq, inHeap: true}
+	if h.own.h == nil {
+		h.own.h = h
+	}
+	s := &Slot{fn: fn, o: &h.own, when: when, seq: h.seq, inHeap: true}
 	h.es = append(h.es, entry{when: when, s: s})
 	h.up(len(h.es) - 1)
 	return Handle{s: s}
+}
+
+// PushAt schedules fn at the time at and returns its handle. The deadline is
+// at's distance from Epoch in nanoseconds, saturated (before 1678 or after
+// 2262, for an Epoch of today, such timers run first, or last in the order
+// they were scheduled); the handle's When reports at itself even then.
+func (h *Heap) PushAt(at time.Time, fn func()) Handle {
+	d := at.Sub(h.Epoch)
+	hd := h.Push(int64(d), fn)
+	if d == math.MaxInt64 || d == math.MinInt64 {
+		// Sub saturated: keep the deadline as given.
+		hd.s.o = &origin{h: h, at: at, exact: true}
+	}
+	return hd
 }
 
 // PushNote is Push with a note (debug information) that Queue.Pop returns
 // with the callback when the timer runs.
 func (h *Heap) PushNote(when int64, fn func(), note any) Handle {
 	hd := h.Push(when, fn)
+	h.note(hd.s, note)
+	return hd
+}
+
+// PushAtNote is PushAt with a note, as PushNote.
+func (h *Heap) PushAtNote(at time.Time, fn func(), note any) Handle {
+	hd := h.PushAt(at, fn)
+	h.note(hd.s, note)
+	return hd
+}
+
+func (h *Heap) note(s *Slot, note any) {
 	if note != nil {
 		if h.notes == nil {
 			h.notes = make(map[*Slot]any)
 		}
-		h.notes[hd.s] = note
+		h.notes[s] = note
 	}
-	return hd
 }
 
 // renumber gives the timers in the heap the sequence numbers 1..n in their
@@ -164,8 +199,12 @@ func (h *Heap) maybeCompact() bool {
 		live = append([]entry(nil), live...)
 	}
 	h.es, h.cancelled = live, 0
-	for i := (len(h.es) - 2) / 4; i >= 0; i-- {
-		h.down(i)
+	// Heapify from the last parent; a heap of fewer than two timers has
+	// none, and (0-2)/4 is 0, not -1.
+	if n := len(h.es); n > 1 {
+		for i := (n - 2) / 4; i >= 0; i-- {
+			h.down(i)
+		}
 	}
 	return true
 }
