@@ -214,7 +214,7 @@ func TestGather(t *testing.T) {
 	}, {
 		name: "no children: already done with an empty slice",
 		main: func(s *sim, co *loop.Coro) error {
-			g := loop.Gather[int](s.l)
+			g := loop.Gather[int, *future.Future[int]](s.l)
 			v, err := g.Result()
 			s.log("done=%v len=%d nil=%v %s", g.Done(), len(v), v == nil, outcome(err))
 			return nil
@@ -446,14 +446,81 @@ func TestGather(t *testing.T) {
 	}})
 }
 
-// TestGatherOtherLoop: a child of another loop is a programming error.
-func TestGatherOtherLoop(t *testing.T) {
+// TestGatherOtherLoopFailsInsteadOfPanicking: Gather and GatherSettled
+// panicked on a child of another loop; they return a failed future instead.
+func TestGatherOtherLoopFailsInsteadOfPanicking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, other := loop.New(), loop.New()
 		defer l.Close()
 		defer other.Close()
 		f := future.New[int](other)
-		assert.PanicsWithError(t, "loop: Gather: future belongs to another loop", func() { loop.Gather(l, f) })
-		assert.Panics(t, func() { loop.GatherSettled(l, future.New[int](l), f) })
+		mine := future.New[int](l)
+		var g *future.Future[[]int]
+		var gs *future.Future[[]loop.Outcome[int]]
+		require.NotPanics(t, func() { g = loop.Gather(l, f) })
+		require.NotPanics(t, func() { gs = loop.GatherSettled(l, mine, f) })
+		require.True(t, g.Done())
+		require.True(t, gs.Done())
+		err, errSettled := g.Err(), gs.Err()
+		require.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Gather: future belongs to another loop")
+		require.ErrorIs(t, errSettled, loop.ErrOtherLoop)
+		assert.EqualError(t, errSettled, "loop: GatherSettled: future belongs to another loop")
+		assert.False(t, mine.Done(), "no child is touched")
 	})
+}
+
+// TestGatherNilFuturePanicsNamingGather: a nil child was a nil-pointer
+// dereference deep in Gather; it is a panic that names the function.
+func TestGatherNilFuturePanicsNamingGather(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		defer l.Close()
+		ok := future.New[int](l)
+		assert.PanicsWithValue(t, "loop: Gather: nil future", func() {
+			loop.Gather(l, ok, (*future.Future[int])(nil))
+		})
+		assert.PanicsWithValue(t, "loop: Gather: nil future", func() {
+			loop.Gather(l, (*loop.Task[int])(nil))
+		})
+		assert.PanicsWithValue(t, "loop: GatherSettled: nil future", func() {
+			loop.GatherSettled(l, []future.Of[int]{ok, nil}...)
+		})
+	})
+}
+
+// TestGatherTasks: tasks are children as they are, listed, spread from a
+// slice, or mixed with futures, and the results keep their type.
+func TestGatherTasks(t *testing.T) {
+	var listed, spread, mixed []int
+	var settled []loop.Outcome[string]
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		num := func(v int) *loop.Task[int] {
+			return loop.Spawn(l, func(co *loop.Coro) (int, error) { return v, loop.Sleep(co, time.Duration(v)) })
+		}
+		var err error
+		if listed, err = loop.Await(co, loop.Gather(l, num(2), num(1))); err != nil {
+			return err
+		}
+		ts := []*loop.Task[int]{num(3), num(1), num(2)}
+		if spread, err = loop.Await(co, loop.Gather(l, ts...)); err != nil {
+			return err
+		}
+		f := future.New[int](l)
+		l.CallSoon(func() { f.SetResult(9) })
+		if mixed, err = loop.Await(co, loop.Gather(l, []future.Of[int]{num(4), f}...)); err != nil {
+			return err
+		}
+		boom := loop.Spawn(l, func(co *loop.Coro) (string, error) { return "", errors.New("boom") })
+		fine := loop.Spawn(l, func(co *loop.Coro) (string, error) { return "fine", nil })
+		settled, err = loop.Await(co, loop.GatherSettled(l, boom, fine))
+		return err
+	})
+	assert.Equal(t, []int{2, 1}, listed)
+	assert.Equal(t, []int{3, 1, 2}, spread)
+	assert.Equal(t, []int{4, 9}, mixed)
+	require.Len(t, settled, 2)
+	assert.EqualError(t, settled[0].Err, "boom")
+	assert.Equal(t, loop.Outcome[string]{Value: "fine"}, settled[1])
 }

@@ -2,11 +2,13 @@ package loop_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/loop"
@@ -128,19 +130,48 @@ func TestShield(t *testing.T) {
 	}})
 }
 
-// TestShieldOtherLoop: a future of another loop is a programming error.
-func TestShieldOtherLoop(t *testing.T) {
+// TestShieldOtherLoopFailsInsteadOfPanicking: Shield panicked on a future
+// of another loop; it returns a failed future instead.
+func TestShieldOtherLoopFailsInsteadOfPanicking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, other := loop.New(), loop.New()
 		defer l.Close()
 		defer other.Close()
 		f := future.New[int](other)
-		assert.PanicsWithError(t, "loop: Shield: the future belongs to another loop", func() { loop.Shield(l, f) })
-		var err error
-		func() {
-			defer func() { err, _ = recover().(error) }()
-			loop.Shield(l, f)
-		}()
-		assert.ErrorIs(t, err, loop.ErrOtherLoop)
+		var sh *future.Future[int]
+		require.NotPanics(t, func() { sh = loop.Shield(l, f) })
+		require.True(t, sh.Done())
+		err := sh.Err()
+		require.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Shield: future belongs to another loop")
 	})
+}
+
+// TestShieldNilFuturePanicsNamingShield: a nil future was a nil-pointer
+// dereference; it is a panic that names the function.
+func TestShieldNilFuturePanicsNamingShield(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		defer l.Close()
+		assert.PanicsWithValue(t, "loop: Shield: nil future", func() { loop.Shield(l, (*future.Future[int])(nil)) })
+		assert.PanicsWithValue(t, "loop: Shield: nil future", func() { loop.Shield(l, (*loop.Task[int])(nil)) })
+	})
+}
+
+// TestShieldTask: a task is shielded as it is; cancelling the shield
+// leaves the task running, and a done task is its own future.
+func TestShieldTask(t *testing.T) {
+	var got []string
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		tk := loop.Spawn(l, func(co *loop.Coro) (int, error) { return 7, loop.Sleep(co, time.Second) })
+		sh := loop.Shield(l, tk)
+		sh.Cancel()
+		_, err := loop.Await(co, sh)
+		got = append(got, fmt.Sprintf("shield cancelled=%v task done=%v", errors.Is(err, future.ErrCancelled), tk.Done()))
+		v, err := tk.Await(co)
+		got = append(got, fmt.Sprint(v, err, loop.Shield(l, tk) == tk.Future))
+		return nil
+	})
+	assert.Equal(t, []string{"shield cancelled=true task done=false", "7 <nil> true"}, got)
 }

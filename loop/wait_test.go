@@ -142,7 +142,7 @@ func TestWait(t *testing.T) {
 	}, {
 		name: "no futures: ErrEmpty at once",
 		main: func(s *sim, co *loop.Coro) error {
-			done, pending, err := loop.Wait(co, nil, time.Second, loop.AllCompleted)
+			done, pending, err := loop.Wait(co, []future.Awaitable(nil), time.Second, loop.AllCompleted)
 			s.iter("wait %v %v empty=%v", done, pending, errors.Is(err, loop.ErrEmpty))
 			return nil
 		},
@@ -180,8 +180,8 @@ func TestWait(t *testing.T) {
 
 // TestWaitMisuse: futures of another loop, nil futures, bad modes.
 func TestWaitMisuse(t *testing.T) {
-	assert.PanicsWithValue(t, "loop: Wait with an invalid WaitMode(7)", func() {
-		_, _, _ = loop.Wait(nil, nil, 0, 7)
+	assert.PanicsWithValue(t, "loop: Wait: invalid mode WaitMode(7)", func() {
+		_, _, _ = loop.Wait(nil, []future.Awaitable(nil), 0, 7)
 	})
 	synctest.Test(t, func(t *testing.T) {
 		other := loop.New()
@@ -199,7 +199,7 @@ func TestWaitMisuse(t *testing.T) {
 		})
 		assert.Equal(t, []string{
 			"Wait: other loop=true", "AsCompleted: <nil> other loop=true",
-			"nil future: loop: Wait with a nil future", "main: ok",
+			"nil future: loop: Wait: nil future", "main: ok",
 		}, s.trace)
 	})
 }
@@ -341,4 +341,94 @@ func TestAsCompletedOutsideTask(t *testing.T) {
 		})
 		require.NoError(t, l.Close())
 	})
+}
+
+// TestWaitOtherLoopErrorNamesFunction: the ErrOtherLoop of Wait, AsCompleted
+// and WaitFor did not say which call refused the future (WaitFor's named
+// Await, or nothing); each names its function now.
+func TestWaitOtherLoopErrorNamesFunction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := loop.New()
+		defer other.Close()
+		foreign := future.New[int](other)
+		var errs []error
+		s := runSim(t, func(s *sim, co *loop.Coro) error {
+			_, _, err := loop.Wait(co, []*future.Future[int]{foreign}, loop.NoTimeout, loop.AllCompleted)
+			errs = append(errs, err)
+			for _, err := range loop.AsCompleted(co, []*future.Future[int]{foreign}, loop.NoTimeout) {
+				errs = append(errs, err)
+			}
+			for _, d := range []time.Duration{loop.NoTimeout, time.Second, 0} {
+				_, err := loop.WaitFor(co, foreign, d)
+				errs = append(errs, err)
+			}
+			return nil
+		})
+		assert.Equal(t, []string{"main: ok"}, s.trace)
+		want := []string{"Wait", "AsCompleted", "WaitFor", "WaitFor", "WaitFor"}
+		require.Len(t, errs, len(want))
+		for i, err := range errs {
+			assert.ErrorIs(t, err, loop.ErrOtherLoop)
+			assert.EqualError(t, err, "loop: "+want[i]+": future belongs to another loop")
+		}
+	})
+}
+
+// TestWaitNilFuturePanicsNamingFunction: a nil task (a nil pointer in a
+// non-nil interface) was a nil-pointer dereference in Wait, AsCompleted and
+// WaitFor; each panics with a message naming the function.
+func TestWaitNilFuturePanicsNamingFunction(t *testing.T) {
+	var got []any
+	syncRun(t, func(co *loop.Coro) error {
+		var nilTask *loop.Task[int]
+		got = append(got,
+			syncPanic(func() { _, _, _ = loop.Wait(co, []future.Awaitable{nilTask}, 0, loop.AllCompleted) }),
+			syncPanic(func() { _, _, _ = loop.Wait(co, []*loop.Task[int]{nilTask}, 0, loop.AllCompleted) }),
+			syncPanic(func() {
+				for range loop.AsCompleted(co, []future.Awaitable{nilTask}, 0) {
+				}
+			}),
+			syncPanic(func() { _, _ = loop.WaitFor(co, nilTask, loop.NoTimeout) }),
+			syncPanic(func() { _, _ = loop.WaitFor(co, (*future.Future[int])(nil), time.Second) }),
+		)
+		return nil
+	})
+	assert.Equal(t, []any{
+		"loop: Wait: nil future", "loop: Wait: nil future", "loop: AsCompleted: nil future",
+		"loop: WaitFor: nil future", "loop: WaitFor: nil future",
+	}, got)
+}
+
+// TestWaitTasks: Wait, AsCompleted and WaitFor take tasks as they are, and
+// Wait's partition and AsCompleted's elements keep the tasks' type.
+func TestWaitTasks(t *testing.T) {
+	var got []string
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		num := func(v int) *loop.Task[int] {
+			return loop.Spawn(l, func(co *loop.Coro) (int, error) { return v, loop.Sleep(co, time.Duration(v)*time.Second) })
+		}
+		ts := []*loop.Task[int]{num(2), num(1), num(3)}
+		var done, pending []*loop.Task[int]
+		done, pending, err := loop.Wait(co, ts, loop.NoTimeout, loop.FirstCompleted)
+		if err != nil {
+			return err
+		}
+		v, _ := done[0].Result()
+		got = append(got, fmt.Sprintf("wait done=%d first=%d pending=%d", len(done), v, len(pending)))
+		for tk, err := range loop.AsCompleted(co, ts, loop.NoTimeout) {
+			v, _ := tk.Result()
+			got = append(got, fmt.Sprint("completed ", v, err))
+		}
+		v, err = loop.WaitFor(co, num(4), 5*time.Second)
+		got = append(got, fmt.Sprint("waitfor ", v, err))
+		_, err = loop.WaitFor(co, num(9), time.Second)
+		got = append(got, fmt.Sprint("waitfor timeout ", errors.Is(err, loop.ErrTimeout)))
+		return nil
+	})
+	assert.Equal(t, []string{
+		"wait done=1 first=1 pending=2",
+		"completed 1 <nil>", "completed 2 <nil>", "completed 3 <nil>",
+		"waitfor 4 <nil>", "waitfor timeout true",
+	}, got)
 }
