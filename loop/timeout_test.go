@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/loop"
@@ -275,7 +276,7 @@ func TestTimeout(t *testing.T) {
 			"Reschedule after expiry: loop: Timeout.Reschedule: the timeout is expired",
 			"Do twice: loop: Timeout.Do: the timeout has already been used",
 			"Reschedule when finished: loop: Timeout.Reschedule: the timeout is finished",
-			"Do outside a task: loop: Timeout.Do called outside a task",
+			"Do outside a task: loop: Timeout.Do: called outside a task",
 			"main: ok",
 		},
 	}})
@@ -465,5 +466,28 @@ func TestWaitForOtherLoop(t *testing.T) {
 		})
 		assert.Equal(t, []string{"false: true", "true: true", "true: true", "main: ok"}, s.trace)
 		assert.False(t, foreign.Done())
+	})
+}
+
+// TestTimeoutDoOtherLoopReturnsError: Timeout.Do panicked for a Timeout of
+// another loop; it returns an error matching ErrOtherLoop, without running
+// the block.
+func TestTimeoutDoOtherLoopReturnsError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := loop.New()
+		defer other.Close()
+		ran := false
+		var err error
+		var panicked any
+		s := runSim(t, func(s *sim, co *loop.Coro) error {
+			tm := loop.NewTimeout(other, time.Second)
+			panicked = syncPanic(func() { err = tm.Do(co, func() error { ran = true; return nil }) })
+			return nil
+		})
+		assert.Equal(t, []string{"main: ok"}, s.trace)
+		require.Nil(t, panicked)
+		assert.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Timeout.Do: the timeout is bound to a different loop")
+		assert.False(t, ran)
 	})
 }
