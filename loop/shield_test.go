@@ -46,7 +46,7 @@ func TestShield(t *testing.T) {
 		name: "cancelling the shield does not cancel the inner task",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
-			sh := loop.Shield(s.l, in.Future)
+			sh := loop.Shield(s.l, in)
 			s.l.CallLater(time.Second, func() { s.at("Cancel=%v", sh.Cancel()) })
 			_, err := loop.Await(co, sh)
 			s.at("shield %s", outcome(err))
@@ -61,7 +61,7 @@ func TestShield(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
 			outer := s.spawn("outer", func(co *loop.Coro) (int, error) {
-				v, err := loop.Await(co, loop.Shield(s.l, in.Future))
+				v, err := loop.Await(co, loop.Shield(s.l, in))
 				s.at("outer %s", outcome(err))
 				return v, err
 			})
@@ -75,7 +75,7 @@ func TestShield(t *testing.T) {
 		name: "cancelling the inner task cancels the shield",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
-			sh := loop.Shield(s.l, in.Future)
+			sh := loop.Shield(s.l, in)
 			s.l.CallLater(time.Second, func() { in.Cancel() })
 			_, err := loop.Await(co, sh)
 			s.at("shield %s Cancelled=%v", outcome(err), sh.Cancelled())
@@ -88,11 +88,11 @@ func TestShield(t *testing.T) {
 		name: "a gather of shields: cancelling the gather spares the inner tasks",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", 2*time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
-			g := loop.Gather(s.l, loop.Shield(s.l, a.Future), loop.Shield(s.l, b.Future))
+			g := loop.Gather(s.l, loop.Shield(s.l, a), loop.Shield(s.l, b))
 			s.l.CallLater(time.Second, func() { g.Cancel() })
 			_, err := loop.Await(co, g)
 			s.at("gather %s", outcome(err))
-			v, err := loop.Await(co, loop.Gather(s.l, a.Future, b.Future))
+			v, err := loop.Await(co, loop.Gather(s.l, a, b))
 			s.at("inner %v %s", v, outcome(err))
 			return nil
 		},

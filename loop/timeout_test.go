@@ -325,7 +325,7 @@ func TestWaitFor(t *testing.T) {
 	runSims(t, []simCase{{
 		name: "the future completes in time",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, s.task("a", time.Second, 7, nil).Future, 2*time.Second)
+			v, err := loop.WaitFor(co, s.task("a", time.Second, 7, nil), 2*time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -334,7 +334,7 @@ func TestWaitFor(t *testing.T) {
 		name: "on expiry the task is cancelled and waited for",
 		main: func(s *sim, co *loop.Coro) error {
 			in := cleanupTask(s, 0, nil)
-			v, err := loop.WaitFor(co, in.Future, time.Second)
+			v, err := loop.WaitFor(co, in, time.Second)
 			s.at("WaitFor %d %s inner Cancelled=%v cancelling=%d", v, outcome(err), in.Cancelled(), curTask(s).Cancelling())
 			return loop.Sleep(co, time.Second)
 		},
@@ -345,7 +345,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "a task that handles the cancellation and returns a value: the value",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, cleanupTask(s, 42, nil).Future, time.Second)
+			v, err := loop.WaitFor(co, cleanupTask(s, 42, nil), time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -353,7 +353,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "a task that fails otherwise during the cancellation: its error",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, cleanupTask(s, -1, errBoom).Future, time.Second)
+			v, err := loop.WaitFor(co, cleanupTask(s, -1, errBoom), time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -384,7 +384,7 @@ func TestWaitFor(t *testing.T) {
 		name: "a timeout <= 0 cancels a task that has not started: its body never runs",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 0, 1, nil)
-			v, err := loop.WaitFor(co, in.Future, 0)
+			v, err := loop.WaitFor(co, in, 0)
 			s.at("WaitFor %d %s Cancelled=%v", v, outcome(err), in.Cancelled())
 			return nil
 		},
@@ -394,7 +394,7 @@ func TestWaitFor(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			in := cleanupTask(s, 5, nil)
 			_ = loop.Sleep(co, time.Second)
-			v, err := loop.WaitFor(co, in.Future, 0)
+			v, err := loop.WaitFor(co, in, 0)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -405,7 +405,7 @@ func TestWaitFor(t *testing.T) {
 			var in *loop.Task[int]
 			caller := s.spawn("caller", func(co *loop.Coro) (int, error) {
 				in = cleanupTask(s, 0, nil)
-				v, err := loop.WaitFor(co, in.Future, 5*time.Second)
+				v, err := loop.WaitFor(co, in, 5*time.Second)
 				s.at("WaitFor %d %s", v, outcome(err))
 				return v, err
 			})
@@ -425,7 +425,7 @@ func TestWaitFor(t *testing.T) {
 			caller := s.spawn("caller", func(co *loop.Coro) (int, error) {
 				in = cleanupTask(s, 0, nil)
 				_ = loop.Sleep(co, time.Second)
-				_, err := loop.WaitFor(co, in.Future, 0)
+				_, err := loop.WaitFor(co, in, 0)
 				s.at("WaitFor %s", outcome(err))
 				return 0, err
 			})
@@ -443,7 +443,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "NoTimeout is a plain Await",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, s.task("a", time.Hour, 9, nil).Future, loop.NoTimeout)
+			v, err := loop.WaitFor(co, s.task("a", time.Hour, 9, nil), loop.NoTimeout)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
