@@ -72,13 +72,13 @@ func Example_producerConsumer() {
 func Example_fanOutToThreads() {
 	words, err := loop.Run(context.Background(), func(co *loop.Coro) ([]string, error) {
 		l := co.Loop()
-		var tasks []*future.Future[string]
+		var tasks []*loop.Task[string]
 		for _, w := range []string{"event", "loop", "future", "task"} {
 			tasks = append(tasks, loop.Spawn(l, func(co *loop.Coro) (string, error) {
 				return loop.ToThread(co, func(context.Context) (string, error) {
 					return strings.ToUpper(w), nil // stands in for a blocking call
 				})
-			}).Future)
+			}))
 		}
 		return loop.Await(co, loop.Gather(l, tasks...))
 	})

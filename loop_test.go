@@ -104,7 +104,7 @@ func TestPipelineQueueJoinShutdown(t *testing.T) {
 			}
 			tr.logf("joined")
 			q.Shutdown(false)
-			return loop.Await(co, loop.Gather(l, a.Future, b.Future))
+			return loop.Await(co, loop.Gather(l, a, b))
 		})
 		require.NoError(t, err)
 		assert.Equal(t, [][]int{{0, 2, 5}, {1, 3, 4}}, done)
@@ -162,9 +162,9 @@ func TestCrawlerSemaphoreGatherWaitFor(t *testing.T) {
 				tr.logf("done %s", url)
 				return page, nil
 			}
-			var tasks []*future.Future[string]
+			var tasks []*loop.Task[string]
 			for _, url := range []string{"a", "b", "c", "d", "e"} {
-				tasks = append(tasks, loop.Spawn(l, func(co *loop.Coro) (string, error) { return crawl(co, url) }).Future)
+				tasks = append(tasks, loop.Spawn(l, func(co *loop.Coro) (string, error) { return crawl(co, url) }))
 			}
 			return loop.Await(co, loop.Gather(l, tasks...))
 		})
@@ -450,15 +450,15 @@ func TestSleepSort(t *testing.T) {
 		sorted, lines, err := program(t, func(co *loop.Coro, tr *trace) ([]string, error) {
 			l := co.Loop()
 			var out []string
-			var sleepers []*future.Future[struct{}]
+			var sleepers []*loop.Task[struct{}]
 			for i, v := range values {
-				sleepers = append(sleepers, loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+				sleepers = append(sleepers, loop.Go(l, func(co *loop.Coro) error {
 					if err := loop.Sleep(co, time.Duration(v)*10*time.Millisecond); err != nil {
-						return struct{}{}, err
+						return err
 					}
 					out = append(out, fmt.Sprintf("%d#%d", v, i))
-					return struct{}{}, nil
-				}).Future)
+					return nil
+				}))
 			}
 			_, err := loop.Await(co, loop.Gather(l, sleepers...))
 			tr.logf("sorted")
@@ -497,14 +497,13 @@ func TestStaggeredRaceWait(t *testing.T) {
 					return m.name, nil
 				})
 			}
-			var running []future.Awaitable
-			tasks := map[future.Awaitable]*loop.Task[string]{}
-			names := map[future.Awaitable]string{}
+			var running []*loop.Task[string]
+			names := map[*loop.Task[string]]string{}
 			for next := 0; ; {
 				if next < len(mirrors) {
 					task := attempt(mirrors[next])
-					running = append(running, task.Future)
-					tasks[task.Future], names[task.Future] = task, mirrors[next].name
+					running = append(running, task)
+					names[task] = mirrors[next].name
 					next++
 				}
 				if len(running) == 0 {
@@ -520,18 +519,16 @@ func TestStaggeredRaceWait(t *testing.T) {
 				}
 				running = pending
 				for _, d := range done {
-					v, err := tasks[d].Result()
+					v, err := d.Result()
 					if err != nil {
 						tr.logf("%s failed: %v", names[d], err)
 						continue
 					}
 					tr.logf("%s won", v)
-					losers := make([]*future.Future[string], 0, len(pending))
 					for _, p := range pending {
 						p.Cancel()
-						losers = append(losers, tasks[p].Future)
 					}
-					_, err = loop.Await(co, loop.GatherSettled(l, losers...))
+					_, err = loop.Await(co, loop.GatherSettled(l, pending...))
 					return v, err
 				}
 			}

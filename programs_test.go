@@ -286,35 +286,35 @@ func simulateBank(t *testing.T, locked bool) bank {
 				}
 				return unlock, nil
 			}
-			var tasks []*future.Future[struct{}]
+			var tasks []*loop.Task[struct{}]
 			for _, tf := range plan {
-				tasks = append(tasks, loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+				tasks = append(tasks, loop.Go(l, func(co *loop.Coro) error {
 					if err := loop.Sleep(co, tf.start); err != nil {
-						return struct{}{}, err
+						return err
 					}
 					unlock, err := lockAll(co, min(tf.from, tf.to), max(tf.from, tf.to))
 					if err != nil {
-						return struct{}{}, err
+						return err
 					}
 					defer unlock()
 					if balance[tf.from] < tf.amount {
 						b.rejected++
-						return struct{}{}, nil
+						return nil
 					}
 					v := balance[tf.from]
 					if err := loop.Sleep(co, tf.readLat); err != nil {
-						return struct{}{}, err
+						return err
 					}
 					balance[tf.from] = v - tf.amount
 					b.lowest = min(b.lowest, balance[tf.from])
 					w := balance[tf.to]
 					if err := loop.Sleep(co, tf.writeLat); err != nil {
-						return struct{}{}, err
+						return err
 					}
 					balance[tf.to] = w + tf.amount
 					tr.logf("%d->%d %d", tf.from, tf.to, tf.amount)
-					return struct{}{}, nil
-				}).Future)
+					return nil
+				}))
 			}
 			auditor := loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
 				all := []int{0, 1, 2, 3, 4}

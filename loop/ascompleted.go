@@ -28,11 +28,16 @@ import (
 // cancellation, or an error matching ErrOtherLoop (at once, if a future
 // belongs to another loop). The futures are never cancelled.
 //
+// fs may be a slice of any future type: []future.Awaitable, or
+// []*Task[T] and []*future.Future[T] as they are; the sequence yields
+// elements of fs.
+//
 // The sequence must be ranged over in the body of the task co belongs to;
 // each range waits afresh, with the deadline fixed by the call. Leaving the
 // range early (break, return) stops watching the futures: their
 // done-callbacks from this range do nothing any more, and the timer is
-// cancelled. A nil future in fs panics when the range starts.
+// cancelled. A nil future in fs panics ("loop: AsCompleted: nil future")
+// when the range starts.
 //
 // Cancellation: if the task is cancelled while waiting for the next
 // future, the sequence yields (nil, err) with err matching
@@ -40,22 +45,23 @@ import (
 // loop closes, err matches ErrClosed.
 //
 // Must be called on the loop goroutine.
-func AsCompleted(co *Coro, fs []future.Awaitable, timeout time.Duration) iter.Seq2[future.Awaitable, error] {
+func AsCompleted[F future.Awaitable](co *Coro, fs []F, timeout time.Duration) iter.Seq2[F, error] {
 	l := co.Loop()
 	var deadline time.Time
 	if timeout != NoTimeout {
 		deadline = l.Now().Add(timeout)
 	}
-	return func(yield func(future.Awaitable, error) bool) {
+	return func(yield func(F, error) bool) {
+		var none F
 		fs, err := distinct(l, fs, "AsCompleted")
 		if err != nil {
-			yield(nil, err)
+			yield(none, err)
 			return
 		}
 		if len(fs) == 0 {
 			return
 		}
-		c := &completions{l: l}
+		c := &completions[F]{l: l}
 		for _, f := range fs {
 			remove := f.AddDoneFunc(func() { c.add(f) })
 			defer remove()
@@ -66,9 +72,9 @@ func AsCompleted(co *Coro, fs []future.Awaitable, timeout time.Duration) iter.Se
 		}
 		defer c.stop()
 		for range fs {
-			f, err := c.next(co)
-			if f == nil {
-				yield(nil, err)
+			f, ok, err := c.next(co)
+			if !ok {
+				yield(none, err)
 				return
 			}
 			if !yield(f, f.Err()) {
@@ -80,16 +86,16 @@ func AsCompleted(co *Coro, fs []future.Awaitable, timeout time.Duration) iter.Se
 
 // completions is the queue of one AsCompleted range: asyncio's
 // _AsCompletedIterator.
-type completions struct {
+type completions[F future.Awaitable] struct {
 	l       *Loop
-	done    []future.Awaitable // completed, not yet yielded
+	done    []F // completed, not yet yielded
 	waiter  *future.Future[struct{}]
 	expired bool // the deadline passed: later completions are ignored
 	stopped bool // the range ended: every callback is ignored
 }
 
 // add is a future's done-callback.
-func (c *completions) add(f future.Awaitable) {
+func (c *completions[F]) add(f F) {
 	if c.stopped || c.expired {
 		return
 	}
@@ -98,38 +104,39 @@ func (c *completions) add(f future.Awaitable) {
 }
 
 // expire is the deadline's callback.
-func (c *completions) expire() {
+func (c *completions[F]) expire() {
 	c.expired = true
 	c.wake()
 }
 
-func (c *completions) wake() {
+func (c *completions[F]) wake() {
 	if c.waiter != nil {
 		c.waiter.SetResult(struct{}{})
 	}
 }
 
-func (c *completions) stop() {
+func (c *completions[F]) stop() {
 	c.stopped = true
 	c.done = nil
 }
 
-// next returns the next completed future, waiting for it if need be; or
-// nil and the error that ends the range.
-func (c *completions) next(co *Coro) (future.Awaitable, error) {
+// next returns the next completed future and true, waiting for it if need
+// be; or false and the error that ends the range.
+func (c *completions[F]) next(co *Coro) (f F, ok bool, err error) {
 	for len(c.done) == 0 {
 		if c.expired {
-			return nil, ErrTimeout
+			return f, false, ErrTimeout
 		}
 		c.waiter = future.New[struct{}](c.l)
 		_, err := Await(co, c.waiter)
 		c.waiter = nil
 		if err != nil {
-			return nil, err
+			return f, false, err
 		}
 	}
-	f := c.done[0]
-	c.done[0] = nil
+	f = c.done[0]
+	var none F
+	c.done[0] = none
 	c.done = c.done[1:]
-	return f, nil
+	return f, true, nil
 }

@@ -155,20 +155,20 @@ func BenchmarkSleepZero(b *testing.B) {
 	l := loop.New()
 	defer l.Close()
 	const tasks = 1000
-	fs := make([]*future.Future[struct{}], tasks)
+	fs := make([]*loop.Task[struct{}], tasks)
 	for i := range fs {
 		n := b.N / tasks
 		if i < b.N%tasks {
 			n++
 		}
-		fs[i] = loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+		fs[i] = loop.Go(l, func(co *loop.Coro) error {
 			for range n {
 				if err := loop.Sleep(co, 0); err != nil {
-					return struct{}{}, err
+					return err
 				}
 			}
-			return struct{}{}, nil
-		}).Future
+			return nil
+		})
 	}
 	b.ResetTimer()
 	if _, err := loop.RunUntilComplete(l, loop.Gather(l, fs...)); err != nil {

@@ -63,9 +63,9 @@ func TestCoroutineIdleBound(t *testing.T) {
 	l := New()
 	defer l.Close()
 	main := Spawn(l, func(co *Coro) (int, error) {
-		fs := make([]*future.Future[int], maxIdleCoroutines+50)
+		fs := make([]*Task[int], maxIdleCoroutines+50)
 		for i := range fs {
-			fs[i] = Spawn(l, func(co *Coro) (int, error) { return i, Sleep(co, 0) }).Future
+			fs[i] = Spawn(l, func(co *Coro) (int, error) { return i, Sleep(co, 0) })
 		}
 		if _, err := Await(co, Gather(l, fs...)); err != nil {
 			return 0, err

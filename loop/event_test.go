@@ -372,7 +372,7 @@ func TestConditionMisusePanics(t *testing.T) {
 		notifyAllPanic = syncPanic(c.NotifyAll)
 		return nil
 	})
-	assert.Equal(t, "loop: Condition.Wait with the lock not held", waitPanic)
-	assert.Equal(t, "loop: Condition.Notify with the lock not held", notifyPanic)
-	assert.Equal(t, "loop: Condition.Notify with the lock not held", notifyAllPanic)
+	assert.Equal(t, "loop: Condition.Wait: lock is not held", waitPanic)
+	assert.Equal(t, "loop: Condition.Notify: lock is not held", notifyPanic)
+	assert.Equal(t, "loop: Condition.NotifyAll: lock is not held", notifyAllPanic)
 }

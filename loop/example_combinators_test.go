@@ -33,7 +33,7 @@ func ExampleGatherSettled() {
 		failing := loop.Spawn(l, func(co *loop.Coro) (string, error) { return "", errors.New("no route") })
 		doomed := loop.Spawn(l, yieldSteps(5, "doomed"))
 		l.CallSoon(func() { doomed.Cancel() })
-		return loop.Await(co, loop.GatherSettled(l, slow.Future, failing.Future, doomed.Future))
+		return loop.Await(co, loop.GatherSettled(l, slow, failing, doomed))
 	})
 	for _, o := range outs {
 		fmt.Printf("%q %v\n", o.Value, o.Err)
@@ -54,11 +54,11 @@ func ExampleWait() {
 		l := co.Loop()
 		replica1 := loop.Spawn(l, yieldSteps(5, "replica 1"))
 		replica2 := loop.Spawn(l, yieldSteps(2, "replica 2"))
-		done, pending, err := loop.Wait(co, []future.Awaitable{replica1, replica2}, time.Minute, loop.FirstCompleted)
+		done, pending, err := loop.Wait(co, []*loop.Task[string]{replica1, replica2}, time.Minute, loop.FirstCompleted)
 		if err != nil {
 			return struct{}{}, err
 		}
-		fmt.Println("done:", len(done), "pending:", len(pending), "first:", done[0] == future.Awaitable(replica2))
+		fmt.Println("done:", len(done), "pending:", len(pending), "first:", done[0] == replica2)
 		for _, f := range pending {
 			f.Cancel()
 		}
@@ -77,14 +77,14 @@ func ExampleWait() {
 func ExampleWaitFor() {
 	_, _ = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		l := co.Loop()
-		v, err := loop.WaitFor(co, loop.Spawn(l, yieldSteps(1, "quick")).Future, time.Minute)
+		v, err := loop.WaitFor(co, loop.Spawn(l, yieldSteps(1, "quick")), time.Minute)
 		fmt.Println(v, err)
 
 		stuck := loop.Spawn(l, func(co *loop.Coro) (string, error) {
 			return loop.Await(co, future.New[string](l)) // a reply that never comes
 		})
 		// A timeout <= 0 has passed already: stuck is cancelled at once.
-		_, err = loop.WaitFor(co, stuck.Future, 0)
+		_, err = loop.WaitFor(co, stuck, 0)
 		fmt.Println(err, errors.Is(err, context.DeadlineExceeded), stuck.Cancelled())
 		return struct{}{}, nil
 	})
@@ -125,7 +125,7 @@ func ExampleShield() {
 		l := co.Loop()
 		save := loop.Spawn(l, yieldSteps(3, "save"))
 		caller := loop.Spawn(l, func(co *loop.Coro) (string, error) {
-			return loop.Await(co, loop.Shield(l, save.Future))
+			return loop.Await(co, loop.Shield(l, save))
 		})
 		l.CallSoon(func() { caller.Cancel() })
 		_, err := loop.Await(co, caller.Future)
@@ -148,7 +148,7 @@ func ExampleAsCompleted() {
 		l.CallSoon(func() { c.SetResult("c") })
 		l.CallSoon(func() { a.SetError(errors.New("a failed")) })
 		l.CallSoon(func() { b.SetResult("b") })
-		for f, err := range loop.AsCompleted(co, []future.Awaitable{a, b, c}, time.Minute) {
+		for f, err := range loop.AsCompleted(co, []*future.Future[string]{a, b, c}, time.Minute) {
 			if f == nil {
 				return struct{}{}, err // the timeout, or this task was cancelled
 			}

@@ -88,7 +88,7 @@ func ExampleSleep() {
 		}
 	}
 	a, b := loop.Spawn(l, turns("A")), loop.Spawn(l, turns("B"))
-	if _, err := loop.RunUntilComplete(l, loop.Gather(l, a.Future, b.Future)); err != nil {
+	if _, err := loop.RunUntilComplete(l, loop.Gather(l, a, b)); err != nil {
 		fmt.Println(err)
 	}
 	fmt.Println(strings.Join(trace, " "))
@@ -125,7 +125,7 @@ func ExampleGather() {
 	fast := loop.Spawn(l, after(0, 2))
 	mid := loop.Spawn(l, after(1, 3))
 
-	vs, err := loop.RunUntilComplete(l, loop.Gather(l, slow.Future, fast.Future, mid.Future))
+	vs, err := loop.RunUntilComplete(l, loop.Gather(l, slow, fast, mid))
 	fmt.Println(vs, err)
 	// Output:
 	// done: 2

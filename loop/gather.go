@@ -2,7 +2,6 @@ package loop
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/aio-go/aio/future"
 )
@@ -22,15 +21,21 @@ type Outcome[T any] struct {
 // future.ErrCancelled (Gather's future itself is then not Cancelled, as in
 // asyncio). A future given twice is one child whose result appears twice.
 // If every child is already done, so is the returned future; with no
-// children, it is done with an empty slice.
+// children, it is done with an empty slice. The children are futures or
+// tasks, passed as they are (Gather(l, t1, t2), or Gather(l, ts...) for a
+// slice).
+//
+// Gather panics if a child is nil. If a child belongs to another loop, the
+// returned future has already failed with an error matching ErrOtherLoop,
+// and no child is followed.
 //
 // Cancelling the returned future cancels every child that is not done; it
 // completes, with an error matching future.ErrCancelled, once all of them
 // have finished.
 //
 // Must be called on the loop goroutine.
-func Gather[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]T] {
-	return newGather(l, fs, false, func(f *future.Future[T]) T {
+func Gather[T any, F future.Of[T]](l *Loop, fs ...F) *future.Future[[]T] {
+	return newGather(l, "Gather", fs, false, func(f *future.Future[T]) T {
 		v, _ := f.Result()
 		return v
 	})
@@ -38,11 +43,13 @@ func Gather[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]T] {
 
 // GatherSettled is Gather with return_exceptions=True: it waits for every
 // child and returns each one's value or error (a cancelled child's error
-// matches future.ErrCancelled). It fails only if it is itself cancelled.
+// matches future.ErrCancelled). It fails only if it is itself cancelled,
+// or, as Gather does, at once if a child belongs to another loop; it panics
+// if a child is nil.
 //
 // Must be called on the loop goroutine.
-func GatherSettled[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]Outcome[T]] {
-	return newGather(l, fs, true, func(f *future.Future[T]) (o Outcome[T]) {
+func GatherSettled[T any, F future.Of[T]](l *Loop, fs ...F) *future.Future[[]Outcome[T]] {
+	return newGather(l, "GatherSettled", fs, true, func(f *future.Future[T]) (o Outcome[T]) {
 		o.Value, o.Err = f.Result()
 		return o
 	})
@@ -51,7 +58,7 @@ func GatherSettled[T any](l *Loop, fs ...*future.Future[T]) *future.Future[[]Out
 // gather follows the children fs and completes out with each child's
 // result(f), in the order of fs.
 type gather[T, R any] struct {
-	fs        []*future.Future[T] // a copy of the caller's
+	fs        []*future.Future[T] // the caller's children, as futures
 	left      int                 // entries of fs not done yet
 	settle    bool                // wait for every child, even failed ones
 	cancelReq bool
@@ -59,19 +66,26 @@ type gather[T, R any] struct {
 	out       *future.Future[[]R]
 }
 
-// newGather starts a gather and returns its future. A future given twice
-// is followed twice (its done-callback counts for both entries), which is
-// the same as following it once, except for cancelling it: cancel skips
-// repeats.
-func newGather[T, R any](l *Loop, fs []*future.Future[T], settle bool, result func(*future.Future[T]) R) *future.Future[[]R] {
-	g := &gather[T, R]{fs: slices.Clone(fs), left: len(fs), settle: settle, result: result}
+// newGather starts a gather for the function op and returns its future. A
+// future given twice is followed twice (its done-callback counts for both
+// entries), which is the same as following it once, except for cancelling
+// it: cancel skips repeats.
+func newGather[T, R any, F future.Of[T]](l *Loop, op string, children []F, settle bool, result func(*future.Future[T]) R) *future.Future[[]R] {
+	fs := make([]*future.Future[T], len(children))
+	otherLoop := false
+	for i, c := range children {
+		f := futureOf[T](c, op)
+		otherLoop = otherLoop || f.Scheduler() != future.Scheduler(l)
+		fs[i] = f
+	}
+	if otherLoop {
+		out := future.New[[]R](l)
+		out.SetError(&opError{op, ErrOtherLoop})
+		return out
+	}
+	g := &gather[T, R]{fs: fs, left: len(fs), settle: settle, result: result}
 	g.out = future.New[[]R](l)
 	g.out.OnCancel(g.cancel)
-	for _, f := range fs {
-		if f.Scheduler() != future.Scheduler(l) {
-			panic(&opError{"Gather", ErrOtherLoop})
-		}
-	}
 	if g.left == 0 {
 		g.finish()
 		return g.out

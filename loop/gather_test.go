@@ -72,13 +72,30 @@ func (s *sim) fut(name string) *future.Future[int] {
 	return f
 }
 
-// list names futures for the trace: "[a b]".
-func (s *sim) list(fs []future.Awaitable) string {
+// list names futures for the trace: "[a b]". fs is a slice of
+// future.Awaitable, *loop.Task[int] or *future.Future[int], as Wait
+// returns them.
+func (s *sim) list(fs any) string {
+	var names []string
+	switch fs := fs.(type) {
+	case []future.Awaitable:
+		names = namesOf(s, fs)
+	case []*loop.Task[int]:
+		names = namesOf(s, fs)
+	case []*future.Future[int]:
+		names = namesOf(s, fs)
+	default:
+		panic(fmt.Sprintf("list of %T", fs))
+	}
+	return "[" + strings.Join(names, " ") + "]"
+}
+
+func namesOf[F future.Awaitable](s *sim, fs []F) []string {
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = s.names[f]
 	}
-	return "[" + strings.Join(names, " ") + "]"
+	return names
 }
 
 // outcome names an error for traces: "ok", "cancelled", "timeout", the
@@ -194,7 +211,7 @@ func TestGather(t *testing.T) {
 		name: "results come in argument order, not completion order",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 3*time.Second, 1, nil), s.task("b", time.Second, 2, nil), s.task("c", 2*time.Second, 3, nil)
-			v, err := loop.Await(co, loop.Gather(s.l, a.Future, b.Future, c.Future))
+			v, err := loop.Await(co, loop.Gather(s.l, a, b, c))
 			s.at("gather %s %s", ints(v), outcome(err))
 			return nil
 		},
@@ -203,9 +220,9 @@ func TestGather(t *testing.T) {
 		name: "the caller's slice is copied: changing it afterwards changes nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			fs := []*future.Future[int]{a.Future, b.Future}
+			fs := []*loop.Task[int]{a, b}
 			g := loop.Gather(s.l, fs...)
-			fs[0], fs[1] = b.Future, b.Future
+			fs[0], fs[1] = b, b
 			v, err := loop.Await(co, g)
 			s.at("gather %s %s", ints(v), outcome(err))
 			return nil
@@ -214,7 +231,7 @@ func TestGather(t *testing.T) {
 	}, {
 		name: "no children: already done with an empty slice",
 		main: func(s *sim, co *loop.Coro) error {
-			g := loop.Gather[int](s.l)
+			g := loop.Gather[int, *future.Future[int]](s.l)
 			v, err := g.Result()
 			s.log("done=%v len=%d nil=%v %s", g.Done(), len(v), v == nil, outcome(err))
 			return nil
@@ -252,7 +269,7 @@ func TestGather(t *testing.T) {
 		name: "the first error fails the gather at once; siblings are not cancelled",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 2*time.Second, 1, nil), s.task("b", time.Second, 0, errBoom), s.task("c", 3*time.Second, 3, nil)
-			g := loop.Gather(s.l, a.Future, b.Future, c.Future)
+			g := loop.Gather(s.l, a, b, c)
 			_, err := loop.Await(co, g)
 			s.at("gather %s cancelled=%v", outcome(err), g.Cancelled())
 			_, _ = loop.Await(co, c.Future)
@@ -266,7 +283,7 @@ func TestGather(t *testing.T) {
 		name: "errors after the first are not reported as never retrieved",
 		main: func(s *sim, co *loop.Coro) error {
 			b, c := s.task("b", time.Second, 0, errBoom), s.task("c", 2*time.Second, 0, errors.New("second"))
-			_, err := loop.Await(co, loop.Gather(s.l, b.Future, c.Future))
+			_, err := loop.Await(co, loop.Gather(s.l, b, c))
 			s.at("gather %s", outcome(err))
 			return loop.Sleep(co, 2*time.Second)
 		},
@@ -276,7 +293,7 @@ func TestGather(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
 			s.l.CallLater(time.Second/2, func() { b.Cancel() })
-			g := loop.Gather(s.l, a.Future, b.Future)
+			g := loop.Gather(s.l, a, b)
 			_, err := loop.Await(co, g)
 			s.at("gather %s Cancelled=%v", outcome(err), g.Cancelled())
 			return loop.Sleep(co, time.Second)
@@ -287,7 +304,7 @@ func TestGather(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 3*time.Second, 1, nil), s.task("b", time.Second, 0, errBoom), s.task("c", 2*time.Second, 3, nil)
 			s.l.CallLater(time.Second, func() { c.Cancel() })
-			v, err := loop.Await(co, loop.GatherSettled(s.l, a.Future, b.Future, c.Future, b.Future))
+			v, err := loop.Await(co, loop.GatherSettled(s.l, a, b, c, b))
 			s.at("settled %s %s", settled(v), outcome(err))
 			return nil
 		},
@@ -298,7 +315,7 @@ func TestGather(t *testing.T) {
 		name: "a child given twice is one child whose result repeats",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			v, err := loop.Await(co, loop.Gather(s.l, a.Future, a.Future, b.Future, a.Future))
+			v, err := loop.Await(co, loop.Gather(s.l, a, a, b, a))
 			s.at("gather %s %s", ints(v), outcome(err))
 			return nil
 		},
@@ -306,9 +323,9 @@ func TestGather(t *testing.T) {
 	}, {
 		name: "many children, some given more than once: results in argument order",
 		main: func(s *sim, co *loop.Coro) error {
-			var fs []*future.Future[int]
+			var fs []*loop.Task[int]
 			for i := range 20 {
-				fs = append(fs, s.task(fmt.Sprint(i), time.Duration(20-i)*time.Second, i, nil).Future)
+				fs = append(fs, s.task(fmt.Sprint(i), time.Duration(20-i)*time.Second, i, nil))
 			}
 			v, err := loop.Await(co, loop.Gather(s.l, fs...))
 			s.at("gather %s %s", ints(v), outcome(err))
@@ -341,18 +358,18 @@ func TestGather(t *testing.T) {
 				})
 			}
 			a := spawn("a")
-			g := loop.Gather(s.l, a.Future, a.Future)
+			g := loop.Gather(s.l, a, a)
 			s.l.CallLater(time.Second, func() { g.Cancel() })
 			_, err := loop.Await(co, g)
 			s.at("gather %s", outcome(err))
 			b := spawn("b")
-			fs := []*future.Future[int]{b.Future}
+			fs := []future.Of[int]{b}
 			for i := range 20 {
 				f := future.New[int](s.l)
 				f.SetResult(i)
 				fs = append(fs, f)
 			}
-			g = loop.Gather(s.l, append(fs, b.Future)...)
+			g = loop.Gather(s.l, append(fs, b)...)
 			s.l.CallLater(time.Second, func() { g.Cancel() })
 			_, err = loop.Await(co, g)
 			s.at("gather %s", outcome(err))
@@ -375,7 +392,7 @@ func TestGather(t *testing.T) {
 				s.at("b cleaned up")
 				return 0, err
 			})
-			g := loop.Gather(s.l, a.Future, b.Future)
+			g := loop.Gather(s.l, a, b)
 			s.l.CallLater(time.Second, func() { s.at("Cancel=%v", g.Cancel()) })
 			_, err := loop.Await(co, g)
 			s.at("gather %s Cancelled=%v a=%v b=%v", outcome(err), g.Cancelled(), a.Cancelled(), b.Cancelled())
@@ -389,7 +406,7 @@ func TestGather(t *testing.T) {
 		name: "cancelling a gather that is done does nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 0, errBoom), s.task("b", 2*time.Second, 2, nil)
-			g := loop.Gather(s.l, a.Future, b.Future)
+			g := loop.Gather(s.l, a, b)
 			_, err := loop.Await(co, g)
 			s.at("gather %s Cancel=%v", outcome(err), g.Cancel())
 			v, err := loop.Await(co, b.Future)
@@ -402,7 +419,7 @@ func TestGather(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", 5*time.Second, 1, nil), s.task("b", 5*time.Second, 2, nil)
 			waiter := s.spawn("waiter", func(co *loop.Coro) (int, error) {
-				_, err := loop.Await(co, loop.Gather(s.l, a.Future, b.Future))
+				_, err := loop.Await(co, loop.Gather(s.l, a, b))
 				s.at("waiter %s", outcome(err))
 				return 0, err
 			})
@@ -416,7 +433,7 @@ func TestGather(t *testing.T) {
 		name: "GatherSettled fails with a cancellation when it is cancelled",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 5*time.Second, 2, nil)
-			g := loop.GatherSettled(s.l, a.Future, b.Future)
+			g := loop.GatherSettled(s.l, a, b)
 			s.l.CallLater(2*time.Second, func() { g.Cancel() })
 			v, err := loop.Await(co, g)
 			s.at("settled %v %s Cancelled=%v", v == nil, outcome(err), g.Cancelled())
@@ -436,7 +453,7 @@ func TestGather(t *testing.T) {
 				s.at("b fails while cancelled")
 				return 0, errBoom
 			})
-			g := loop.GatherSettled(s.l, a.Future, b.Future)
+			g := loop.GatherSettled(s.l, a, b)
 			s.l.CallLater(time.Second, func() { g.Cancel() })
 			_, err := loop.Await(co, g)
 			s.at("settled %s", outcome(err))
@@ -446,14 +463,81 @@ func TestGather(t *testing.T) {
 	}})
 }
 
-// TestGatherOtherLoop: a child of another loop is a programming error.
-func TestGatherOtherLoop(t *testing.T) {
+// TestGatherOtherLoopFailsInsteadOfPanicking: Gather and GatherSettled
+// panicked on a child of another loop; they return a failed future instead.
+func TestGatherOtherLoopFailsInsteadOfPanicking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, other := loop.New(), loop.New()
 		defer l.Close()
 		defer other.Close()
 		f := future.New[int](other)
-		assert.PanicsWithError(t, "loop: Gather: future belongs to another loop", func() { loop.Gather(l, f) })
-		assert.Panics(t, func() { loop.GatherSettled(l, future.New[int](l), f) })
+		mine := future.New[int](l)
+		var g *future.Future[[]int]
+		var gs *future.Future[[]loop.Outcome[int]]
+		require.NotPanics(t, func() { g = loop.Gather(l, f) })
+		require.NotPanics(t, func() { gs = loop.GatherSettled(l, mine, f) })
+		require.True(t, g.Done())
+		require.True(t, gs.Done())
+		err, errSettled := g.Err(), gs.Err()
+		require.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Gather: future belongs to another loop")
+		require.ErrorIs(t, errSettled, loop.ErrOtherLoop)
+		assert.EqualError(t, errSettled, "loop: GatherSettled: future belongs to another loop")
+		assert.False(t, mine.Done(), "no child is touched")
 	})
+}
+
+// TestGatherNilFuturePanicsNamingGather: a nil child was a nil-pointer
+// dereference deep in Gather; it is a panic that names the function.
+func TestGatherNilFuturePanicsNamingGather(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		defer l.Close()
+		ok := future.New[int](l)
+		assert.PanicsWithValue(t, "loop: Gather: nil future", func() {
+			loop.Gather(l, ok, (*future.Future[int])(nil))
+		})
+		assert.PanicsWithValue(t, "loop: Gather: nil future", func() {
+			loop.Gather(l, (*loop.Task[int])(nil))
+		})
+		assert.PanicsWithValue(t, "loop: GatherSettled: nil future", func() {
+			loop.GatherSettled(l, []future.Of[int]{ok, nil}...)
+		})
+	})
+}
+
+// TestGatherTasks: tasks are children as they are, listed, spread from a
+// slice, or mixed with futures, and the results keep their type.
+func TestGatherTasks(t *testing.T) {
+	var listed, spread, mixed []int
+	var settled []loop.Outcome[string]
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		num := func(v int) *loop.Task[int] {
+			return loop.Spawn(l, func(co *loop.Coro) (int, error) { return v, loop.Sleep(co, time.Duration(v)) })
+		}
+		var err error
+		if listed, err = loop.Await(co, loop.Gather(l, num(2), num(1))); err != nil {
+			return err
+		}
+		ts := []*loop.Task[int]{num(3), num(1), num(2)}
+		if spread, err = loop.Await(co, loop.Gather(l, ts...)); err != nil {
+			return err
+		}
+		f := future.New[int](l)
+		l.CallSoon(func() { f.SetResult(9) })
+		if mixed, err = loop.Await(co, loop.Gather(l, []future.Of[int]{num(4), f}...)); err != nil {
+			return err
+		}
+		boom := loop.Spawn(l, func(co *loop.Coro) (string, error) { return "", errors.New("boom") })
+		fine := loop.Spawn(l, func(co *loop.Coro) (string, error) { return "fine", nil })
+		settled, err = loop.Await(co, loop.GatherSettled(l, boom, fine))
+		return err
+	})
+	assert.Equal(t, []int{2, 1}, listed)
+	assert.Equal(t, []int{3, 1, 2}, spread)
+	assert.Equal(t, []int{4, 9}, mixed)
+	require.Len(t, settled, 2)
+	assert.EqualError(t, settled[0].Err, "boom")
+	assert.Equal(t, loop.Outcome[string]{Value: "fine"}, settled[1])
 }

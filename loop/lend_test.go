@@ -198,7 +198,7 @@ func TestLendOtherTasks(t *testing.T) {
 			}
 			tr.add("main sets")
 			ev.Set()
-			_, err := loop.Await(co, loop.Gather(l, a.Future, b.Future))
+			_, err := loop.Await(co, loop.Gather(l, a, b))
 			tr.add("main done current=%v", loop.CurrentTask(l).Name() == "main")
 			return 0, err
 		})

@@ -130,7 +130,7 @@ func TestLockZeroValue(t *testing.T) {
 		return nil
 	})
 	assert.Equal(t, []string{"false", "true false", "false true true"}, got)
-	assert.Equal(t, "loop: Release of an unlocked Lock", syncPanic(lk.Release))
+	assert.Equal(t, "loop: Lock.Release: lock is not locked", syncPanic(lk.Release))
 }
 
 func TestLockAcquireFastPathDoesNotSuspend(t *testing.T) {

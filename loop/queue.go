@@ -1,10 +1,6 @@
 package loop
 
-import (
-	"errors"
-
-	"github.com/aio-go/aio/future"
-)
+import "errors"
 
 // Errors of Queue. Match them with errors.Is.
 var (
@@ -49,6 +45,7 @@ const (
 //
 // Its methods must be called on the loop goroutine.
 type Queue[T any] struct {
+	_       noCopy
 	l       *Loop
 	items   []T
 	head    int // FIFO: index of the first item
@@ -89,7 +86,7 @@ func NewLifoQueue[T any](maxsize int) *Queue[T] {
 // Must be called on the loop goroutine.
 func NewPriorityQueue[T any](maxsize int, less func(a, b T) bool) *Queue[T] {
 	if less == nil {
-		panic("loop: NewPriorityQueue with a nil less func")
+		panic("loop: NewPriorityQueue: nil less func")
 	}
 	return &Queue[T]{maxsize: maxsize, kind: priority, less: less}
 }
@@ -108,18 +105,19 @@ func NewPriorityQueue[T any](maxsize int, less func(a, b T) bool) *Queue[T] {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) Put(co *Coro, v T) error {
-	for q.Full() {
+	checkOn(q.l, "Queue.Put")
+	for q.full() {
 		if q.shutDown {
 			return ErrQueueShutDown
 		}
-		if err := q.park(co, &q.putters, func() bool { return !q.Full() }); err != nil {
+		if err := q.park(co, &q.putters, func() bool { return !q.full() }); err != nil {
 			return err
 		}
 		if q.shutDown {
 			return ErrQueueShutDown
 		}
 	}
-	return q.PutNowait(v)
+	return q.putNowait(v)
 }
 
 // PutNowait is asyncio's Queue.put_nowait: it adds v to the queue without
@@ -129,16 +127,21 @@ func (q *Queue[T]) Put(co *Coro, v T) error {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) PutNowait(v T) error {
+	checkOn(q.l, "Queue.PutNowait")
+	return q.putNowait(v)
+}
+
+func (q *Queue[T]) putNowait(v T) error {
 	if q.shutDown {
 		return ErrQueueShutDown
 	}
-	if q.Full() {
+	if q.full() {
 		return ErrQueueFull
 	}
 	q.push(v)
 	q.unfinished++
 	q.finished.Clear()
-	wakeNext(&q.getters)
+	q.getters.wake(1)
 	return nil
 }
 
@@ -157,17 +160,18 @@ func (q *Queue[T]) PutNowait(v T) error {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) Get(co *Coro) (T, error) {
-	for q.Empty() {
+	checkOn(q.l, "Queue.Get")
+	for q.len() == 0 {
 		if q.shutDown {
 			var zero T
 			return zero, ErrQueueShutDown
 		}
-		if err := q.park(co, &q.getters, func() bool { return !q.Empty() }); err != nil {
+		if err := q.park(co, &q.getters, func() bool { return q.len() > 0 }); err != nil {
 			var zero T
 			return zero, err
 		}
 	}
-	return q.GetNowait()
+	return q.getNowait()
 }
 
 // GetNowait is asyncio's Queue.get_nowait: it removes and returns the next
@@ -177,7 +181,12 @@ func (q *Queue[T]) Get(co *Coro) (T, error) {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) GetNowait() (T, error) {
-	if q.Empty() {
+	checkOn(q.l, "Queue.GetNowait")
+	return q.getNowait()
+}
+
+func (q *Queue[T]) getNowait() (T, error) {
+	if q.len() == 0 {
 		var zero T
 		if q.shutDown {
 			return zero, ErrQueueShutDown
@@ -185,7 +194,7 @@ func (q *Queue[T]) GetNowait() (T, error) {
 		return zero, ErrQueueEmpty
 	}
 	v := q.pop()
-	wakeNext(&q.putters)
+	q.putters.wake(1)
 	return v, nil
 }
 
@@ -197,8 +206,9 @@ func (q *Queue[T]) GetNowait() (T, error) {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) TaskDone() {
+	checkOn(q.l, "Queue.TaskDone")
 	if q.unfinished <= 0 {
-		panic("loop: Queue.TaskDone called too many times")
+		panic("loop: Queue.TaskDone: called too many times")
 	}
 	q.unfinished--
 	if q.unfinished == 0 {
@@ -218,6 +228,7 @@ func (q *Queue[T]) TaskDone() {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) Join(co *Coro) error {
+	checkOn(q.l, "Queue.Join")
 	if q.unfinished <= 0 {
 		return nil
 	}
@@ -237,9 +248,10 @@ func (q *Queue[T]) Join(co *Coro) error {
 //
 // Must be called on the loop goroutine.
 func (q *Queue[T]) Shutdown(immediate bool) {
+	checkOn(q.l, "Queue.Shutdown")
 	q.shutDown = true
 	if immediate {
-		for !q.Empty() {
+		for q.len() > 0 {
 			q.pop()
 			if q.unfinished > 0 {
 				q.unfinished--
@@ -249,65 +261,61 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 			q.finished.Set()
 		}
 	}
-	for f := q.getters.popFirst(); f != nil; f = q.getters.popFirst() {
-		f.SetResult(struct{}{})
-	}
-	for f := q.putters.popFirst(); f != nil; f = q.putters.popFirst() {
-		f.SetResult(struct{}{})
-	}
+	q.getters.wakeAll()
+	q.putters.wakeAll()
 }
 
 // Len is asyncio's Queue.qsize: the number of items in the queue.
 //
 // Must be called on the loop goroutine.
-func (q *Queue[T]) Len() int { return len(q.items) - q.head }
+func (q *Queue[T]) Len() int {
+	checkOn(q.l, "Queue.Len")
+	return q.len()
+}
 
 // Maxsize is asyncio's Queue.maxsize: the most items the queue holds; 0 or
 // less means unbounded.
 //
 // Must be called on the loop goroutine.
-func (q *Queue[T]) Maxsize() int { return q.maxsize }
+func (q *Queue[T]) Maxsize() int {
+	checkOn(q.l, "Queue.Maxsize")
+	return q.maxsize
+}
 
 // Empty is asyncio's Queue.empty: it reports whether the queue holds no
 // item.
 //
 // Must be called on the loop goroutine.
-func (q *Queue[T]) Empty() bool { return q.Len() == 0 }
+func (q *Queue[T]) Empty() bool {
+	checkOn(q.l, "Queue.Empty")
+	return q.len() == 0
+}
 
 // Full is asyncio's Queue.full: it reports whether the queue holds maxsize
 // items. An unbounded queue is never full.
 //
 // Must be called on the loop goroutine.
-func (q *Queue[T]) Full() bool { return q.maxsize > 0 && q.Len() >= q.maxsize }
+func (q *Queue[T]) Full() bool {
+	checkOn(q.l, "Queue.Full")
+	return q.full()
+}
 
-// park waits on a new future in ws until a Put, Get or Shutdown wakes it.
-// On an error (cancellation, closing loop), the waiter leaves ws; if it had
-// been woken and ready reports the queue could still serve it, the wake-up
-// goes to the next waiter.
+func (q *Queue[T]) len() int   { return len(q.items) - q.head }
+func (q *Queue[T]) full() bool { return q.maxsize > 0 && q.len() >= q.maxsize }
+
+// park waits in ws until a Put, Get or Shutdown wakes it. On an error
+// (cancellation, closing loop), the waiter leaves ws; if it had been woken
+// and ready reports the queue could still serve it, the wake-up goes to the
+// next waiter (asyncio's Queue._wakeup_next in the except branch).
 func (q *Queue[T]) park(co *Coro, ws *waitQueue, ready func() bool) error {
 	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
-	f := future.New[struct{}](co.Loop())
-	ws.push(f)
-	if _, err := Await(co, f); err != nil {
-		ws.remove(f) // unless a wake-up has already removed it
-		if f.Done() && !f.Cancelled() && ready() {
-			wakeNext(ws)
-		}
-		return err
+	woken, err := ws.wait(co)
+	if err != nil && woken && ready() {
+		ws.wake(1)
 	}
-	return nil
-}
-
-// wakeNext removes waiters from the front of ws until it has woken one that
-// was not done (asyncio's Queue._wakeup_next).
-func wakeNext(ws *waitQueue) {
-	for f := ws.popFirst(); f != nil; f = ws.popFirst() {
-		if f.SetResult(struct{}{}) {
-			return
-		}
-	}
+	return err
 }
 
 // push adds v in the queue's order.

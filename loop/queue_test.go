@@ -151,7 +151,7 @@ func TestQueueNowait(t *testing.T) {
 		assert.False(t, u.Full(), "maxsize %d", maxsize)
 		assert.Equal(t, 100, u.Len())
 	}
-	assert.Equal(t, "loop: NewPriorityQueue with a nil less func", syncPanic(func() { loop.NewPriorityQueue[int](0, nil) }))
+	assert.Equal(t, "loop: NewPriorityQueue: nil less func", syncPanic(func() { loop.NewPriorityQueue[int](0, nil) }))
 }
 
 func TestQueueZeroValue(t *testing.T) {
@@ -412,7 +412,7 @@ func TestQueueJoin(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, []string{"empty join", "after gets done=false", "after one done=false", "joined nil"}, got)
-	assert.Equal(t, "loop: Queue.TaskDone called too many times", tooMany)
+	assert.Equal(t, "loop: Queue.TaskDone: called too many times", tooMany)
 }
 
 func TestQueueJoinCancelled(t *testing.T) {

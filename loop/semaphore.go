@@ -19,6 +19,7 @@ package loop
 //
 // Its methods must be called on the loop goroutine.
 type Semaphore struct {
+	_       noCopy
 	l       *Loop
 	waiters waitQueue
 	value   int
@@ -30,7 +31,7 @@ type Semaphore struct {
 // Must be called on the loop goroutine.
 func NewSemaphore(n int) *Semaphore {
 	if n < 0 {
-		panic("loop: Semaphore initial value must be >= 0")
+		panic("loop: NewSemaphore: negative initial value")
 	}
 	return &Semaphore{value: n}
 }
@@ -51,7 +52,8 @@ func NewSemaphore(n int) *Semaphore {
 //
 // Must be called on the loop goroutine.
 func (s *Semaphore) Acquire(co *Coro) error {
-	if s.TryAcquire() {
+	checkOn(s.l, "Semaphore.Acquire")
+	if s.tryAcquire() {
 		return nil
 	}
 	if err := bindLoop(&s.l, co, "Semaphore"); err != nil {
@@ -75,7 +77,12 @@ func (s *Semaphore) Acquire(co *Coro) error {
 //
 // Must be called on the loop goroutine.
 func (s *Semaphore) TryAcquire() bool {
-	if s.Locked() {
+	checkOn(s.l, "Semaphore.TryAcquire")
+	return s.tryAcquire()
+}
+
+func (s *Semaphore) tryAcquire() bool {
+	if s.locked() {
 		return false
 	}
 	s.value--
@@ -87,6 +94,11 @@ func (s *Semaphore) TryAcquire() bool {
 //
 // Must be called on the loop goroutine.
 func (s *Semaphore) Release() {
+	checkOn(s.l, "Semaphore.Release")
+	s.release()
+}
+
+func (s *Semaphore) release() {
 	s.value++
 	s.value -= s.waiters.wake(1)
 }
@@ -97,6 +109,11 @@ func (s *Semaphore) Release() {
 //
 // Must be called on the loop goroutine.
 func (s *Semaphore) Locked() bool {
+	checkOn(s.l, "Semaphore.Locked")
+	return s.locked()
+}
+
+func (s *Semaphore) locked() bool {
 	return s.value == 0 || !s.waiters.allCancelled()
 }
 
@@ -104,7 +121,10 @@ func (s *Semaphore) Locked() bool {
 // a woken task is not free. asyncio has no public counterpart.
 //
 // Must be called on the loop goroutine.
-func (s *Semaphore) Value() int { return s.value }
+func (s *Semaphore) Value() int {
+	checkOn(s.l, "Semaphore.Value")
+	return s.value
+}
 
 // BoundedSemaphore is asyncio's BoundedSemaphore: a Semaphore whose Release
 // panics when it would raise the count above the initial value, which
@@ -123,7 +143,7 @@ type BoundedSemaphore struct {
 // Must be called on the loop goroutine.
 func NewBoundedSemaphore(n int) *BoundedSemaphore {
 	if n < 0 {
-		panic("loop: Semaphore initial value must be >= 0")
+		panic("loop: NewBoundedSemaphore: negative initial value")
 	}
 	return &BoundedSemaphore{Semaphore: Semaphore{value: n}, bound: n}
 }
@@ -134,8 +154,9 @@ func NewBoundedSemaphore(n int) *BoundedSemaphore {
 //
 // Must be called on the loop goroutine.
 func (b *BoundedSemaphore) Release() {
+	checkOn(b.l, "BoundedSemaphore.Release")
 	if b.value >= b.bound {
-		panic("loop: BoundedSemaphore released too many times")
+		panic("loop: BoundedSemaphore.Release: released too many times")
 	}
-	b.Semaphore.Release()
+	b.release()
 }

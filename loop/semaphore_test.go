@@ -254,13 +254,12 @@ func TestSemaphoreOverRelease(t *testing.T) {
 		got = append(got, fmt.Sprintf("%d %v %d", b.Value(), syncPanic(b.Release), b.Value()))
 		return nil
 	})
-	assert.Equal(t, "loop: BoundedSemaphore released too many times", over)
-	assert.Equal(t, []string{"2", "2 false", "0 true", "2 loop: BoundedSemaphore released too many times 2"}, got)
+	assert.Equal(t, "loop: BoundedSemaphore.Release: released too many times", over)
+	assert.Equal(t, []string{"2", "2 false", "0 true", "2 loop: BoundedSemaphore.Release: released too many times 2"}, got)
 }
 
 func TestSemaphoreNegativePanics(t *testing.T) {
-	const msg = "loop: Semaphore initial value must be >= 0"
-	assert.Equal(t, msg, syncPanic(func() { loop.NewSemaphore(-1) }))
-	assert.Equal(t, msg, syncPanic(func() { loop.NewBoundedSemaphore(-1) }))
+	assert.Equal(t, "loop: NewSemaphore: negative initial value", syncPanic(func() { loop.NewSemaphore(-1) }))
+	assert.Equal(t, "loop: NewBoundedSemaphore: negative initial value", syncPanic(func() { loop.NewBoundedSemaphore(-1) }))
 	assert.Nil(t, syncPanic(func() { loop.NewBoundedSemaphore(0) }))
 }

@@ -12,18 +12,22 @@ import "github.com/aio-go/aio/future"
 // A task that must not be interrupted by its caller's cancellation is
 // awaited as
 //
-//	v, err := loop.Await(co, loop.Shield(l, t.Future))
+//	v, err := loop.Await(co, loop.Shield(l, t))
 //
 // If the awaiting task is cancelled, Await returns a cancellation error at
 // once while t carries on. Cancelling t itself still cancels it.
 //
-// Shield panics with an error matching ErrOtherLoop if f belongs to another
-// loop.
+// f is a future or a task, passed as it is. Shield panics if f is nil. If
+// f belongs to another loop, the returned future has already failed with
+// an error matching ErrOtherLoop.
 //
 // Must be called on the loop goroutine.
-func Shield[T any](l *Loop, f *future.Future[T]) *future.Future[T] {
+func Shield[T any, F future.Of[T]](l *Loop, of F) *future.Future[T] {
+	f := futureOf[T](of, "Shield")
 	if f.Scheduler() != future.Scheduler(l) {
-		panic(shieldOtherLoop{})
+		outer := future.New[T](l)
+		outer.SetError(&opError{"Shield", ErrOtherLoop})
+		return outer
 	}
 	if f.Done() {
 		return f
@@ -54,9 +58,3 @@ func Shield[T any](l *Loop, f *future.Future[T]) *future.Future[T] {
 	})
 	return outer
 }
-
-// shieldOtherLoop is Shield's panic for a future of another loop.
-type shieldOtherLoop struct{}
-
-func (shieldOtherLoop) Error() string { return "loop: Shield: the future belongs to another loop" }
-func (shieldOtherLoop) Unwrap() error { return ErrOtherLoop }

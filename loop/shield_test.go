@@ -2,11 +2,13 @@ package loop_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/loop"
@@ -44,7 +46,7 @@ func TestShield(t *testing.T) {
 		name: "cancelling the shield does not cancel the inner task",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
-			sh := loop.Shield(s.l, in.Future)
+			sh := loop.Shield(s.l, in)
 			s.l.CallLater(time.Second, func() { s.at("Cancel=%v", sh.Cancel()) })
 			_, err := loop.Await(co, sh)
 			s.at("shield %s", outcome(err))
@@ -59,7 +61,7 @@ func TestShield(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
 			outer := s.spawn("outer", func(co *loop.Coro) (int, error) {
-				v, err := loop.Await(co, loop.Shield(s.l, in.Future))
+				v, err := loop.Await(co, loop.Shield(s.l, in))
 				s.at("outer %s", outcome(err))
 				return v, err
 			})
@@ -73,7 +75,7 @@ func TestShield(t *testing.T) {
 		name: "cancelling the inner task cancels the shield",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 2*time.Second, 7, nil)
-			sh := loop.Shield(s.l, in.Future)
+			sh := loop.Shield(s.l, in)
 			s.l.CallLater(time.Second, func() { in.Cancel() })
 			_, err := loop.Await(co, sh)
 			s.at("shield %s Cancelled=%v", outcome(err), sh.Cancelled())
@@ -86,11 +88,11 @@ func TestShield(t *testing.T) {
 		name: "a gather of shields: cancelling the gather spares the inner tasks",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", 2*time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
-			g := loop.Gather(s.l, loop.Shield(s.l, a.Future), loop.Shield(s.l, b.Future))
+			g := loop.Gather(s.l, loop.Shield(s.l, a), loop.Shield(s.l, b))
 			s.l.CallLater(time.Second, func() { g.Cancel() })
 			_, err := loop.Await(co, g)
 			s.at("gather %s", outcome(err))
-			v, err := loop.Await(co, loop.Gather(s.l, a.Future, b.Future))
+			v, err := loop.Await(co, loop.Gather(s.l, a, b))
 			s.at("inner %v %s", v, outcome(err))
 			return nil
 		},
@@ -128,19 +130,48 @@ func TestShield(t *testing.T) {
 	}})
 }
 
-// TestShieldOtherLoop: a future of another loop is a programming error.
-func TestShieldOtherLoop(t *testing.T) {
+// TestShieldOtherLoopFailsInsteadOfPanicking: Shield panicked on a future
+// of another loop; it returns a failed future instead.
+func TestShieldOtherLoopFailsInsteadOfPanicking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, other := loop.New(), loop.New()
 		defer l.Close()
 		defer other.Close()
 		f := future.New[int](other)
-		assert.PanicsWithError(t, "loop: Shield: the future belongs to another loop", func() { loop.Shield(l, f) })
-		var err error
-		func() {
-			defer func() { err, _ = recover().(error) }()
-			loop.Shield(l, f)
-		}()
-		assert.ErrorIs(t, err, loop.ErrOtherLoop)
+		var sh *future.Future[int]
+		require.NotPanics(t, func() { sh = loop.Shield(l, f) })
+		require.True(t, sh.Done())
+		err := sh.Err()
+		require.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Shield: future belongs to another loop")
 	})
+}
+
+// TestShieldNilFuturePanicsNamingShield: a nil future was a nil-pointer
+// dereference; it is a panic that names the function.
+func TestShieldNilFuturePanicsNamingShield(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		defer l.Close()
+		assert.PanicsWithValue(t, "loop: Shield: nil future", func() { loop.Shield(l, (*future.Future[int])(nil)) })
+		assert.PanicsWithValue(t, "loop: Shield: nil future", func() { loop.Shield(l, (*loop.Task[int])(nil)) })
+	})
+}
+
+// TestShieldTask: a task is shielded as it is; cancelling the shield
+// leaves the task running, and a done task is its own future.
+func TestShieldTask(t *testing.T) {
+	var got []string
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		tk := loop.Spawn(l, func(co *loop.Coro) (int, error) { return 7, loop.Sleep(co, time.Second) })
+		sh := loop.Shield(l, tk)
+		sh.Cancel()
+		_, err := loop.Await(co, sh)
+		got = append(got, fmt.Sprintf("shield cancelled=%v task done=%v", errors.Is(err, future.ErrCancelled), tk.Done()))
+		v, err := tk.Await(co)
+		got = append(got, fmt.Sprint(v, err, loop.Shield(l, tk) == tk.Future))
+		return nil
+	})
+	assert.Equal(t, []string{"shield cancelled=true task done=false", "7 <nil> true"}, got)
 }

@@ -630,7 +630,7 @@ func TestSleepOrder(t *testing.T) {
 			}
 			a := loop.Spawn(co.Loop(), body("A"))
 			b := loop.Spawn(co.Loop(), body("B"))
-			_, _ = loop.Await(co, loop.Gather(co.Loop(), a.Future, b.Future))
+			_, _ = loop.Await(co, loop.Gather(co.Loop(), a, b))
 		},
 		want: []string{"A0", "B0", "A1", "B1", "A2", "B2"},
 	}, {
@@ -647,7 +647,7 @@ func TestSleepOrder(t *testing.T) {
 			}
 			long := loop.Spawn(l, body(30*time.Millisecond))
 			short := loop.Spawn(l, body(10*time.Millisecond))
-			_, _ = loop.Await(co, loop.Gather(l, long.Future, short.Future))
+			_, _ = loop.Await(co, loop.Gather(l, long, short))
 		},
 		want: []string{"slept 10ms: woke at 10ms ok", "slept 30ms: woke at 30ms ok"},
 	}, {

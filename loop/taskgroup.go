@@ -72,7 +72,7 @@ func Group(co *Coro, body func(g *TaskGroup) error) error {
 	l := co.Loop()
 	parent := CurrentTask(l)
 	if parent == nil {
-		panic("loop: Group called outside a task")
+		panic("loop: Group: called outside a task")
 	}
 	g := &TaskGroup{l: l, parent: parent}
 	returned := false
@@ -92,19 +92,43 @@ func Group(co *Coro, body func(g *TaskGroup) error) error {
 // group g. The group waits for the child, and the child failing aborts the
 // group.
 //
-// SpawnIn panics if the group no longer accepts children: once it is
-// aborting (a child or the body failed, or the task running Group was
+// SpawnIn panics if body is nil, or if the group no longer accepts
+// children: once it is aborting (a child or the body failed, or the task running Group was
 // cancelled while Group waited), or finished (Group returned, or the body
 // returned and every child is done). While Group waits for the children
 // and nothing failed, children may still spawn siblings.
 //
 // Must be called on the loop goroutine.
 func SpawnIn[T any](g *TaskGroup, body func(co *Coro) (T, error)) *Task[T] {
+	if body == nil {
+		panic("loop: SpawnIn: nil body")
+	}
+	return spawnIn(g, "SpawnIn", body)
+}
+
+// Go is SpawnIn for a child that returns only an error, as errgroup's Go
+// takes one (asyncio's TaskGroup.create_task of a coroutine that returns
+// None; see the package function Go). It returns the child, whose result
+// is struct{}.
+//
+// Go panics as SpawnIn does: if body is nil, or if the group no longer
+// accepts children.
+//
+// Must be called on the loop goroutine.
+func (g *TaskGroup) Go(body func(co *Coro) error) *Task[struct{}] {
+	if body == nil {
+		panic("loop: TaskGroup.Go: nil body")
+	}
+	return spawnIn(g, "TaskGroup.Go", errBody(body))
+}
+
+// spawnIn is SpawnIn for the method op.
+func spawnIn[T any](g *TaskGroup, op string, body func(co *Coro) (T, error)) *Task[T] {
 	switch {
 	case g.finished || g.exiting && g.live == 0:
-		panic("loop: SpawnIn: the task group is finished")
+		panic("loop: " + op + ": the task group is finished")
 	case g.aborting:
-		panic("loop: SpawnIn: the task group is shutting down")
+		panic("loop: " + op + ": the task group is shutting down")
 	}
 	t := Spawn(g.l, body)
 	i := len(g.children)
@@ -112,14 +136,6 @@ func SpawnIn[T any](g *TaskGroup, body func(co *Coro) (T, error)) *Task[T] {
 	g.live++
 	t.Future.OnDone(func() { g.childDone(i, t) })
 	return t
-}
-
-// Go is SpawnIn (asyncio's TaskGroup.create_task) for a child that returns
-// only an error, as errgroup's Go takes one.
-//
-// Must be called on the loop goroutine.
-func (g *TaskGroup) Go(body func(co *Coro) error) {
-	SpawnIn(g, func(co *Coro) (struct{}, error) { return struct{}{}, body(co) })
 }
 
 // childDone is every child's done-callback: asyncio's _on_task_done.

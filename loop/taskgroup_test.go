@@ -276,7 +276,7 @@ func TestTaskGroup(t *testing.T) {
 		},
 		want: []string{
 			"a done@1s", "shutting down: loop: SpawnIn: the task group is shutting down",
-			"group join(a failed) cancelling=0@1s", "finished: loop: SpawnIn: the task group is finished", "main: ok",
+			"group join(a failed) cancelling=0@1s", "finished: loop: TaskGroup.Go: the task group is finished", "main: ok",
 		},
 	}, {
 		name: "a child that panics fails the group with a *PanicError",
@@ -321,7 +321,7 @@ func TestTaskGroup(t *testing.T) {
 			_, err := loop.Await(co, f)
 			return err
 		},
-		want: []string{"Group: loop: Group called outside a task", "main: ok"},
+		want: []string{"Group: loop: Group: called outside a task", "main: ok"},
 	}})
 }
 

@@ -127,8 +127,10 @@ func WithTimeoutAt(co *Coro, when time.Time, body func(tm *Timeout) error) error
 // another error), Do returns that, and Expired still reports true. A
 // deadline that has already passed lets body run until it first suspends.
 //
-// Do panics if the Timeout was used before, or if it is called outside the
-// body of the task co belongs to.
+// Do returns an error matching ErrOtherLoop, without running body, if the
+// Timeout belongs to another loop than co's. It panics if the Timeout was
+// used before, or if it is called outside the body of the task co belongs
+// to.
 //
 // Cancellation: a cancellation of the task from elsewhere reaches body as
 // usual and comes out of Do as a cancellation error, also when the deadline
@@ -141,11 +143,11 @@ func (tm *Timeout) Do(co *Coro, body func() error) (err error) {
 		panic("loop: Timeout.Do: the timeout has already been used")
 	}
 	if co.Loop() != tm.l {
-		panic("loop: Timeout.Do: the timeout belongs to another loop")
+		return &opError{"Timeout.Do", &otherLoopError{"the timeout"}}
 	}
 	t := CurrentTask(tm.l)
 	if t == nil {
-		panic("loop: Timeout.Do called outside a task")
+		panic("loop: Timeout.Do: called outside a task")
 	}
 	tm.task = t
 	tm.cancelling = t.Cancelling()

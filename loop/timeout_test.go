@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/loop"
@@ -275,7 +276,7 @@ func TestTimeout(t *testing.T) {
 			"Reschedule after expiry: loop: Timeout.Reschedule: the timeout is expired",
 			"Do twice: loop: Timeout.Do: the timeout has already been used",
 			"Reschedule when finished: loop: Timeout.Reschedule: the timeout is finished",
-			"Do outside a task: loop: Timeout.Do called outside a task",
+			"Do outside a task: loop: Timeout.Do: called outside a task",
 			"main: ok",
 		},
 	}})
@@ -324,7 +325,7 @@ func TestWaitFor(t *testing.T) {
 	runSims(t, []simCase{{
 		name: "the future completes in time",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, s.task("a", time.Second, 7, nil).Future, 2*time.Second)
+			v, err := loop.WaitFor(co, s.task("a", time.Second, 7, nil), 2*time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -333,7 +334,7 @@ func TestWaitFor(t *testing.T) {
 		name: "on expiry the task is cancelled and waited for",
 		main: func(s *sim, co *loop.Coro) error {
 			in := cleanupTask(s, 0, nil)
-			v, err := loop.WaitFor(co, in.Future, time.Second)
+			v, err := loop.WaitFor(co, in, time.Second)
 			s.at("WaitFor %d %s inner Cancelled=%v cancelling=%d", v, outcome(err), in.Cancelled(), curTask(s).Cancelling())
 			return loop.Sleep(co, time.Second)
 		},
@@ -344,7 +345,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "a task that handles the cancellation and returns a value: the value",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, cleanupTask(s, 42, nil).Future, time.Second)
+			v, err := loop.WaitFor(co, cleanupTask(s, 42, nil), time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -352,7 +353,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "a task that fails otherwise during the cancellation: its error",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, cleanupTask(s, -1, errBoom).Future, time.Second)
+			v, err := loop.WaitFor(co, cleanupTask(s, -1, errBoom), time.Second)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -383,7 +384,7 @@ func TestWaitFor(t *testing.T) {
 		name: "a timeout <= 0 cancels a task that has not started: its body never runs",
 		main: func(s *sim, co *loop.Coro) error {
 			in := s.task("inner", 0, 1, nil)
-			v, err := loop.WaitFor(co, in.Future, 0)
+			v, err := loop.WaitFor(co, in, 0)
 			s.at("WaitFor %d %s Cancelled=%v", v, outcome(err), in.Cancelled())
 			return nil
 		},
@@ -393,7 +394,7 @@ func TestWaitFor(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			in := cleanupTask(s, 5, nil)
 			_ = loop.Sleep(co, time.Second)
-			v, err := loop.WaitFor(co, in.Future, 0)
+			v, err := loop.WaitFor(co, in, 0)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -404,7 +405,7 @@ func TestWaitFor(t *testing.T) {
 			var in *loop.Task[int]
 			caller := s.spawn("caller", func(co *loop.Coro) (int, error) {
 				in = cleanupTask(s, 0, nil)
-				v, err := loop.WaitFor(co, in.Future, 5*time.Second)
+				v, err := loop.WaitFor(co, in, 5*time.Second)
 				s.at("WaitFor %d %s", v, outcome(err))
 				return v, err
 			})
@@ -424,7 +425,7 @@ func TestWaitFor(t *testing.T) {
 			caller := s.spawn("caller", func(co *loop.Coro) (int, error) {
 				in = cleanupTask(s, 0, nil)
 				_ = loop.Sleep(co, time.Second)
-				_, err := loop.WaitFor(co, in.Future, 0)
+				_, err := loop.WaitFor(co, in, 0)
 				s.at("WaitFor %s", outcome(err))
 				return 0, err
 			})
@@ -442,7 +443,7 @@ func TestWaitFor(t *testing.T) {
 	}, {
 		name: "NoTimeout is a plain Await",
 		main: func(s *sim, co *loop.Coro) error {
-			v, err := loop.WaitFor(co, s.task("a", time.Hour, 9, nil).Future, loop.NoTimeout)
+			v, err := loop.WaitFor(co, s.task("a", time.Hour, 9, nil), loop.NoTimeout)
 			s.at("WaitFor %d %s", v, outcome(err))
 			return nil
 		},
@@ -465,5 +466,28 @@ func TestWaitForOtherLoop(t *testing.T) {
 		})
 		assert.Equal(t, []string{"false: true", "true: true", "true: true", "main: ok"}, s.trace)
 		assert.False(t, foreign.Done())
+	})
+}
+
+// TestTimeoutDoOtherLoopReturnsError: Timeout.Do panicked for a Timeout of
+// another loop; it returns an error matching ErrOtherLoop, without running
+// the block.
+func TestTimeoutDoOtherLoopReturnsError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := loop.New()
+		defer other.Close()
+		ran := false
+		var err error
+		var panicked any
+		s := runSim(t, func(s *sim, co *loop.Coro) error {
+			tm := loop.NewTimeout(other, time.Second)
+			panicked = syncPanic(func() { err = tm.Do(co, func() error { ran = true; return nil }) })
+			return nil
+		})
+		assert.Equal(t, []string{"main: ok"}, s.trace)
+		require.Nil(t, panicked)
+		assert.ErrorIs(t, err, loop.ErrOtherLoop)
+		assert.EqualError(t, err, "loop: Timeout.Do: the timeout is bound to a different loop")
+		assert.False(t, ran)
 	})
 }

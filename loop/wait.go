@@ -2,10 +2,13 @@ package loop
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/timer"
 )
 
@@ -60,6 +63,10 @@ func (m WaitMode) String() string {
 // already done (their done-callbacks are scheduled, never run inline), as
 // asyncio's does.
 //
+// fs may be a slice of any future type: []future.Awaitable, or
+// []*Task[T] and []*future.Future[T] as they are; done and pending have the
+// type of fs.
+//
 // Wait returns ErrEmpty if fs is empty and an error matching ErrOtherLoop
 // if a future belongs to another loop, in both cases at once. It panics if
 // a future is nil, if mode is not a WaitMode, or if it is called outside the
@@ -71,9 +78,9 @@ func (m WaitMode) String() string {
 // caller wants). If the loop closes, the error matches ErrClosed.
 //
 // Must be called on the loop goroutine.
-func Wait(co *Coro, fs []future.Awaitable, timeout time.Duration, mode WaitMode) (done, pending []future.Awaitable, err error) {
+func Wait[F future.Awaitable](co *Coro, fs []F, timeout time.Duration, mode WaitMode) (done, pending []F, err error) {
 	if mode > FirstError {
-		panic("loop: Wait with an invalid " + mode.String())
+		panic("loop: Wait: invalid mode " + mode.String())
 	}
 	l := co.Loop()
 	fs, err = distinct(l, fs, "Wait")
@@ -122,26 +129,6 @@ func Wait(co *Coro, fs []future.Awaitable, timeout time.Duration, mode WaitMode)
 	return done, pending, err
 }
 
-// distinct returns fs without repeats, in order, checking that each
-// future belongs to l.
-func distinct(l *Loop, fs []future.Awaitable, op string) ([]future.Awaitable, error) {
-	seen := make(map[future.Awaitable]struct{}, len(fs))
-	out := make([]future.Awaitable, 0, len(fs))
-	for _, f := range fs {
-		if f == nil {
-			panic("loop: " + op + " with a nil future")
-		}
-		if f.Scheduler() != future.Scheduler(l) {
-			return nil, ErrOtherLoop
-		}
-		if _, ok := seen[f]; !ok {
-			seen[f] = struct{}{}
-			out = append(out, f)
-		}
-	}
-	return out, nil
-}
-
 // WaitFor is asyncio's wait_for: Await with a timeout. It waits for f and
 // returns its result; if the timeout passes first, it cancels f, waits
 // until f has really finished, and returns ErrTimeout, which matches
@@ -154,8 +141,9 @@ func distinct(l *Loop, fs []future.Awaitable, op string) ([]future.Awaitable, er
 // outcome at once, and any other is cancelled and waited for as above, so
 // a task that has not started yet never runs its body.
 //
-// WaitFor returns an error matching ErrOtherLoop if f belongs to another
-// loop; it panics if called outside the body of the task co belongs to.
+// f is a future or a task, passed as it is. WaitFor returns an error
+// matching ErrOtherLoop if f belongs to another loop; it panics if f is nil
+// or if called outside the body of the task co belongs to.
 //
 // Cancellation: cancelling the task cancels f too, and WaitFor still waits
 // until f has finished, then returns f's outcome (an error matching
@@ -163,7 +151,12 @@ func distinct(l *Loop, fs []future.Awaitable, op string) ([]future.Awaitable, er
 // error matches ErrClosed.
 //
 // Must be called on the loop goroutine.
-func WaitFor[T any](co *Coro, f *future.Future[T], timeout time.Duration) (T, error) {
+func WaitFor[T any, F future.Of[T]](co *Coro, of F, timeout time.Duration) (T, error) {
+	f := futureOf[T](of, "WaitFor")
+	var zero T
+	if f.Scheduler() != future.Scheduler(co.Loop()) {
+		return zero, &opError{"WaitFor", ErrOtherLoop}
+	}
 	switch {
 	case timeout == NoTimeout:
 		return Await(co, f)
@@ -175,10 +168,6 @@ func WaitFor[T any](co *Coro, f *future.Future[T], timeout time.Duration) (T, er
 			return err
 		})
 		return v, err
-	}
-	var zero T
-	if f.Scheduler() != future.Scheduler(co.Loop()) {
-		return zero, ErrOtherLoop
 	}
 	if f.Done() {
 		return f.Result()
@@ -204,3 +193,89 @@ func cancelAndWait[T any](co *Coro, f *future.Future[T]) error {
 	_, err := Await(co, waiter)
 	return err
 }
+
+// futureOf returns the *future.Future[T] that f is or embeds, for the
+// function op; it panics if f is nil.
+func futureOf[T any, F future.Of[T]](f F, op string) *future.Future[T] {
+	var b *future.Future[T]
+	switch f := any(f).(type) {
+	case *future.Future[T]:
+		b = f
+	case *Task[T]:
+		if f != nil {
+			b = f.Future
+		}
+	case nil:
+	default:
+		if isNil(f) {
+			break
+		}
+		base := hooks.Future.Base
+		if base == nil {
+			panic(fmt.Sprintf("loop: %s: unsupported future type %T", op, f))
+		}
+		b = base(f).(*future.Future[T])
+	}
+	if b == nil {
+		panic(nilFuture(op))
+	}
+	return b
+}
+
+// distinct returns fs without repeats, in order, for the function op. It
+// panics if a future is nil, and returns an error matching ErrOtherLoop if
+// one belongs to another loop.
+func distinct[F future.Awaitable](l *Loop, fs []F, op string) ([]F, error) {
+	out := make([]F, 0, len(fs))
+	var seen map[any]struct{} // once fs is too long to search out
+	for _, f := range fs {
+		if isNil(f) {
+			panic(nilFuture(op))
+		}
+		if f.Scheduler() != future.Scheduler(l) {
+			return nil, &opError{op, ErrOtherLoop}
+		}
+		if seen == nil && len(out) < distinctScan {
+			if !containsFuture(out, f) {
+				out = append(out, f)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[any]struct{}, len(fs))
+			for _, g := range out {
+				seen[g] = struct{}{}
+			}
+		}
+		if _, ok := seen[f]; !ok {
+			seen[f] = struct{}{}
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// distinctScan is how many distinct futures distinct compares one by one
+// before it builds a map.
+const distinctScan = 16
+
+func containsFuture[F future.Awaitable](fs []F, f F) bool {
+	for _, g := range fs {
+		if any(g) == any(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// isNil reports whether f is nil, or a nil pointer in an interface.
+func isNil(f any) bool {
+	if f == nil {
+		return true
+	}
+	v := reflect.ValueOf(f)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// nilFuture is the panic value for a nil future given to op.
+func nilFuture(op string) string { return "loop: " + op + ": nil future" }

@@ -14,18 +14,9 @@ import (
 	"github.com/aio-go/aio/loop"
 )
 
-// aws makes the []future.Awaitable that Wait and AsCompleted take.
-func aws(ts ...*loop.Task[int]) []future.Awaitable {
-	out := make([]future.Awaitable, len(ts))
-	for i, t := range ts {
-		out[i] = t
-	}
-	return out
-}
-
 // partition names what Wait returned for the trace:
 // "done=[a] pending=[b] ok".
-func (s *sim) partition(done, pending []future.Awaitable, err error) string {
+func (s *sim) partition(done, pending any, err error) string {
 	return fmt.Sprintf("done=%s pending=%s %s", s.list(done), s.list(pending), outcome(err))
 }
 
@@ -35,7 +26,7 @@ func TestWait(t *testing.T) {
 		name: "FirstCompleted returns at the first completion and cancels nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstCompleted)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b}, loop.NoTimeout, loop.FirstCompleted)))
 			_, err := loop.Await(co, b.Future)
 			return err
 		},
@@ -51,7 +42,7 @@ func TestWait(t *testing.T) {
 				_ = loop.Sleep(co, 0)
 				return 0, loop.Sleep(co, 0)
 			})
-			s.log("wait %s", s.partition(loop.Wait(co, aws(b, a), loop.NoTimeout, loop.FirstCompleted)))
+			s.log("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{b, a}, loop.NoTimeout, loop.FirstCompleted)))
 			return nil
 		},
 		want: []string{"wait done=[b a] pending=[] ok", "main: ok"},
@@ -60,7 +51,7 @@ func TestWait(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 3*time.Second, 1, nil), s.task("b", time.Second, 0, errBoom), s.task("c", 5*time.Second, 3, nil)
 			s.l.CallLater(2*time.Second, func() { c.Cancel() })
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, c), loop.NoTimeout, loop.AllCompleted)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b, c}, loop.NoTimeout, loop.AllCompleted)))
 			s.log("b: %s", outcome(b.Err()))
 			return nil
 		},
@@ -72,7 +63,7 @@ func TestWait(t *testing.T) {
 			s.l.CallLater(2*time.Second, func() { a.Cancel(); c.Cancel() }) // a is done: only c is cancelled
 			d := s.task("d", 10*time.Second, 4, nil)
 			s.l.CallLater(2*time.Second, func() { d.Cancel() })
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, c, d), loop.NoTimeout, loop.FirstError)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b, c, d}, loop.NoTimeout, loop.FirstError)))
 			s.log("b: %s", outcome(b.Err()))
 			return nil
 		},
@@ -84,7 +75,7 @@ func TestWait(t *testing.T) {
 		name: "FirstError without a failure waits for every future",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), loop.NoTimeout, loop.FirstError)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b}, loop.NoTimeout, loop.FirstError)))
 			return nil
 		},
 		want: []string{"a done@1s", "b done@2s", "wait done=[a b] pending=[] ok@2s", "main: ok"},
@@ -92,7 +83,7 @@ func TestWait(t *testing.T) {
 		name: "the timeout returns the partition with no error and cancels nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 5*time.Second, 2, nil)
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b), 2*time.Second, loop.AllCompleted)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b}, 2*time.Second, loop.AllCompleted)))
 			_, err := loop.Await(co, b.Future)
 			return err
 		},
@@ -102,7 +93,7 @@ func TestWait(t *testing.T) {
 		name: "returning before the timeout cancels the timer",
 		main: func(s *sim, co *loop.Coro) error {
 			a := s.task("a", time.Second, 1, nil)
-			done, _, err := loop.Wait(co, aws(a), time.Hour, loop.AllCompleted)
+			done, _, err := loop.Wait(co, []*loop.Task[int]{a}, time.Hour, loop.AllCompleted)
 			s.at("wait done=%s %s", s.list(done), outcome(err))
 			return nil
 		},
@@ -135,14 +126,14 @@ func TestWait(t *testing.T) {
 		name: "a future given twice counts once",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			s.at("wait %s", s.partition(loop.Wait(co, aws(a, b, a, b, a), loop.NoTimeout, loop.AllCompleted)))
+			s.at("wait %s", s.partition(loop.Wait(co, []*loop.Task[int]{a, b, a, b, a}, loop.NoTimeout, loop.AllCompleted)))
 			return nil
 		},
 		want: []string{"a done@1s", "b done@2s", "wait done=[a b] pending=[] ok@2s", "main: ok"},
 	}, {
 		name: "no futures: ErrEmpty at once",
 		main: func(s *sim, co *loop.Coro) error {
-			done, pending, err := loop.Wait(co, nil, time.Second, loop.AllCompleted)
+			done, pending, err := loop.Wait(co, []future.Awaitable(nil), time.Second, loop.AllCompleted)
 			s.iter("wait %v %v empty=%v", done, pending, errors.Is(err, loop.ErrEmpty))
 			return nil
 		},
@@ -152,7 +143,7 @@ func TestWait(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
 			waiter := s.spawn("waiter", func(co *loop.Coro) (int, error) {
-				done, pending, err := loop.Wait(co, aws(a, b), loop.NoTimeout, loop.AllCompleted)
+				done, pending, err := loop.Wait(co, []*loop.Task[int]{a, b}, loop.NoTimeout, loop.AllCompleted)
 				s.at("wait %s", s.partition(done, pending, err))
 				return 0, err
 			})
@@ -169,7 +160,7 @@ func TestWait(t *testing.T) {
 		name: "callbacks that run after Wait returned do nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			b, c := s.task("b", 2*time.Second, 0, errBoom), s.task("c", 3*time.Second, 0, nil)
-			_, pending, _ := loop.Wait(co, aws(b, c), time.Second, loop.FirstError)
+			_, pending, _ := loop.Wait(co, []*loop.Task[int]{b, c}, time.Second, loop.FirstError)
 			s.at("wait pending=%s", s.list(pending))
 			return loop.Sleep(co, 3*time.Second)
 		},
@@ -180,8 +171,8 @@ func TestWait(t *testing.T) {
 
 // TestWaitMisuse: futures of another loop, nil futures, bad modes.
 func TestWaitMisuse(t *testing.T) {
-	assert.PanicsWithValue(t, "loop: Wait with an invalid WaitMode(7)", func() {
-		_, _, _ = loop.Wait(nil, nil, 0, 7)
+	assert.PanicsWithValue(t, "loop: Wait: invalid mode WaitMode(7)", func() {
+		_, _, _ = loop.Wait(nil, []future.Awaitable(nil), 0, 7)
 	})
 	synctest.Test(t, func(t *testing.T) {
 		other := loop.New()
@@ -199,7 +190,7 @@ func TestWaitMisuse(t *testing.T) {
 		})
 		assert.Equal(t, []string{
 			"Wait: other loop=true", "AsCompleted: <nil> other loop=true",
-			"nil future: loop: Wait with a nil future", "main: ok",
+			"nil future: loop: Wait: nil future", "main: ok",
 		}, s.trace)
 	})
 }
@@ -213,9 +204,10 @@ func TestWaitModeString(t *testing.T) {
 }
 
 // rangeAll ranges over AsCompleted and records each (future, error) pair.
-func rangeAll(s *sim, co *loop.Coro, fs []future.Awaitable, timeout time.Duration) {
+func rangeAll[F future.Awaitable](s *sim, co *loop.Coro, fs []F, timeout time.Duration) {
+	var none F
 	for f, err := range loop.AsCompleted(co, fs, timeout) {
-		if f == nil {
+		if any(f) == any(none) {
 			s.at("end %s", outcome(err))
 			continue
 		}
@@ -230,7 +222,7 @@ func TestAsCompleted(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", 3*time.Second, 1, nil), s.task("b", time.Second, 0, errBoom), s.task("c", 2*time.Second, 3, nil)
 			s.l.CallLater(2500*time.Millisecond, func() { a.Cancel() })
-			rangeAll(s, co, aws(a, b, c, b), loop.NoTimeout)
+			rangeAll(s, co, []*loop.Task[int]{a, b, c, b}, loop.NoTimeout)
 			return nil
 		},
 		want: []string{
@@ -258,7 +250,7 @@ func TestAsCompleted(t *testing.T) {
 		name: "the timeout ends the sequence and cancels nothing",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b, c := s.task("a", time.Second, 1, nil), s.task("b", 1500*time.Millisecond, 2, nil), s.task("c", 3*time.Second, 3, nil)
-			for f, err := range loop.AsCompleted(co, aws(a, b, c), 2*time.Second) {
+			for f, err := range loop.AsCompleted(co, []*loop.Task[int]{a, b, c}, 2*time.Second) {
 				if f == nil {
 					s.at("end %s", outcome(err))
 					break
@@ -276,7 +268,7 @@ func TestAsCompleted(t *testing.T) {
 		name: "the deadline is fixed when AsCompleted is called",
 		main: func(s *sim, co *loop.Coro) error {
 			a := s.task("a", 3*time.Second, 1, nil)
-			seq := loop.AsCompleted(co, aws(a), 2*time.Second)
+			seq := loop.AsCompleted(co, []*loop.Task[int]{a}, 2*time.Second)
 			_ = loop.Sleep(co, time.Second)
 			for f, err := range seq {
 				s.at("%v %s", f == nil, outcome(err))
@@ -291,7 +283,7 @@ func TestAsCompleted(t *testing.T) {
 		name: "breaking out stops watching; a new range starts afresh",
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 2*time.Second, 2, nil)
-			fs := aws(a, b)
+			fs := []*loop.Task[int]{a, b}
 			for f := range loop.AsCompleted(co, fs, time.Hour) {
 				s.at("first range: %s", s.names[f])
 				break
@@ -305,7 +297,7 @@ func TestAsCompleted(t *testing.T) {
 		main: func(s *sim, co *loop.Coro) error {
 			a, b := s.task("a", time.Second, 1, nil), s.task("b", 3*time.Second, 2, nil)
 			r := s.spawn("ranger", func(co *loop.Coro) (int, error) {
-				rangeAll(s, co, aws(a, b), loop.NoTimeout)
+				rangeAll(s, co, []*loop.Task[int]{a, b}, loop.NoTimeout)
 				return 0, nil
 			})
 			s.l.CallLater(2*time.Second, func() { r.Cancel() })
@@ -316,7 +308,7 @@ func TestAsCompleted(t *testing.T) {
 	}, {
 		name: "no futures: an empty sequence",
 		main: func(s *sim, co *loop.Coro) error {
-			rangeAll(s, co, nil, time.Second)
+			rangeAll(s, co, []*loop.Task[int](nil), time.Second)
 			s.iter("after")
 			return nil
 		},
@@ -341,4 +333,94 @@ func TestAsCompletedOutsideTask(t *testing.T) {
 		})
 		require.NoError(t, l.Close())
 	})
+}
+
+// TestWaitOtherLoopErrorNamesFunction: the ErrOtherLoop of Wait, AsCompleted
+// and WaitFor did not say which call refused the future (WaitFor's named
+// Await, or nothing); each names its function now.
+func TestWaitOtherLoopErrorNamesFunction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := loop.New()
+		defer other.Close()
+		foreign := future.New[int](other)
+		var errs []error
+		s := runSim(t, func(s *sim, co *loop.Coro) error {
+			_, _, err := loop.Wait(co, []*future.Future[int]{foreign}, loop.NoTimeout, loop.AllCompleted)
+			errs = append(errs, err)
+			for _, err := range loop.AsCompleted(co, []*future.Future[int]{foreign}, loop.NoTimeout) {
+				errs = append(errs, err)
+			}
+			for _, d := range []time.Duration{loop.NoTimeout, time.Second, 0} {
+				_, err := loop.WaitFor(co, foreign, d)
+				errs = append(errs, err)
+			}
+			return nil
+		})
+		assert.Equal(t, []string{"main: ok"}, s.trace)
+		want := []string{"Wait", "AsCompleted", "WaitFor", "WaitFor", "WaitFor"}
+		require.Len(t, errs, len(want))
+		for i, err := range errs {
+			assert.ErrorIs(t, err, loop.ErrOtherLoop)
+			assert.EqualError(t, err, "loop: "+want[i]+": future belongs to another loop")
+		}
+	})
+}
+
+// TestWaitNilFuturePanicsNamingFunction: a nil task (a nil pointer in a
+// non-nil interface) was a nil-pointer dereference in Wait, AsCompleted and
+// WaitFor; each panics with a message naming the function.
+func TestWaitNilFuturePanicsNamingFunction(t *testing.T) {
+	var got []any
+	syncRun(t, func(co *loop.Coro) error {
+		var nilTask *loop.Task[int]
+		got = append(got,
+			syncPanic(func() { _, _, _ = loop.Wait(co, []future.Awaitable{nilTask}, 0, loop.AllCompleted) }),
+			syncPanic(func() { _, _, _ = loop.Wait(co, []*loop.Task[int]{nilTask}, 0, loop.AllCompleted) }),
+			syncPanic(func() {
+				for range loop.AsCompleted(co, []future.Awaitable{nilTask}, 0) {
+				}
+			}),
+			syncPanic(func() { _, _ = loop.WaitFor(co, nilTask, loop.NoTimeout) }),
+			syncPanic(func() { _, _ = loop.WaitFor(co, (*future.Future[int])(nil), time.Second) }),
+		)
+		return nil
+	})
+	assert.Equal(t, []any{
+		"loop: Wait: nil future", "loop: Wait: nil future", "loop: AsCompleted: nil future",
+		"loop: WaitFor: nil future", "loop: WaitFor: nil future",
+	}, got)
+}
+
+// TestWaitTasks: Wait, AsCompleted and WaitFor take tasks as they are, and
+// Wait's partition and AsCompleted's elements keep the tasks' type.
+func TestWaitTasks(t *testing.T) {
+	var got []string
+	syncRun(t, func(co *loop.Coro) error {
+		l := co.Loop()
+		num := func(v int) *loop.Task[int] {
+			return loop.Spawn(l, func(co *loop.Coro) (int, error) { return v, loop.Sleep(co, time.Duration(v)*time.Second) })
+		}
+		ts := []*loop.Task[int]{num(2), num(1), num(3)}
+		var done, pending []*loop.Task[int]
+		done, pending, err := loop.Wait(co, ts, loop.NoTimeout, loop.FirstCompleted)
+		if err != nil {
+			return err
+		}
+		v, _ := done[0].Result()
+		got = append(got, fmt.Sprintf("wait done=%d first=%d pending=%d", len(done), v, len(pending)))
+		for tk, err := range loop.AsCompleted(co, ts, loop.NoTimeout) {
+			v, _ := tk.Result()
+			got = append(got, fmt.Sprint("completed ", v, err))
+		}
+		v, err = loop.WaitFor(co, num(4), 5*time.Second)
+		got = append(got, fmt.Sprint("waitfor ", v, err))
+		_, err = loop.WaitFor(co, num(9), time.Second)
+		got = append(got, fmt.Sprint("waitfor timeout ", errors.Is(err, loop.ErrTimeout)))
+		return nil
+	})
+	assert.Equal(t, []string{
+		"wait done=1 first=1 pending=2",
+		"completed 1 <nil>", "completed 2 <nil>", "completed 3 <nil>",
+		"waitfor 4 <nil>", "waitfor timeout true",
+	}, got)
 }

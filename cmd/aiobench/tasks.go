@@ -49,17 +49,17 @@ func runW7(scale float64) (result, error) {
 	l := loop.New()
 	main := loop.Spawn(l, func(co *loop.Coro) (int, error) {
 		t0 := time.Now()
-		fs := make([]*future.Future[struct{}], t)
+		fs := make([]*loop.Task[struct{}], t)
 		for i := range fs {
-			fs[i] = loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+			fs[i] = loop.Go(l, func(co *loop.Coro) error {
 				for range steps {
 					if err := loop.Sleep(co, 0); err != nil {
-						return struct{}{}, err
+						return err
 					}
 					count++
 				}
-				return struct{}{}, nil
-			}).Future
+				return nil
+			})
 		}
 		_, err := loop.Await(co, loop.Gather(l, fs...))
 		el = time.Since(t0)

@@ -52,7 +52,7 @@ func run(w io.Writer) error {
 	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		l := co.Loop()
 		p := &pool{w: w}
-		var tasks []*future.Future[int]
+		var tasks []*loop.Task[int]
 		for _, j := range jobs {
 			release := p.acquire(j.name)
 			t := loop.SpawnNamed(l, j.name, func(co *loop.Coro) (int, error) {
@@ -69,14 +69,14 @@ func run(w io.Writer) error {
 				release()
 				fmt.Fprintf(w, "%s: %s, connection released (%d open)\n", j.name, outcome(f), p.open)
 			})
-			tasks = append(tasks, t.Future)
+			tasks = append(tasks, t)
 		}
 
 		if err := loop.Sleep(co, 25*time.Millisecond); err != nil {
 			return struct{}{}, err
 		}
 		fmt.Fprintln(w, "main: job-c is too slow, cancelling it")
-		tasks[2].Cancel() // cancelling a task's future cancels the task
+		tasks[2].Cancel()
 
 		results, err := loop.Await(co, loop.GatherSettled(l, tasks...))
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/loop"
 )
 
@@ -46,8 +45,8 @@ func run(w io.Writer) error {
 		at := func() time.Duration { return l.Now().Sub(start).Truncate(10 * ms) }
 
 		// fetchAll spawns one task per quote; each prints when it ends.
-		fetchAll := func(qs ...quote) []*future.Future[int] {
-			var fs []*future.Future[int]
+		fetchAll := func(qs ...quote) []*loop.Task[int] {
+			var fs []*loop.Task[int]
 			for _, q := range qs {
 				t := loop.Spawn(l, func(co *loop.Coro) (int, error) {
 					if err := loop.Sleep(co, q.took); err != nil {
@@ -56,7 +55,7 @@ func run(w io.Writer) error {
 					fmt.Fprintf(w, "t=%-5v %s: %d, %v\n", at(), q.item, q.cents, q.err)
 					return q.cents, q.err
 				})
-				fs = append(fs, t.Future)
+				fs = append(fs, t)
 			}
 			return fs
 		}

@@ -44,11 +44,9 @@ func runAwait(ctx context.Context, cfg Config, be Backend, b *Board, p *Progress
 		defer p.detach()
 
 		r := &awaitRunner{cfg: cfg, be: be, b: b, slots: loop.NewSemaphore(cfg.Concurrency)}
-		jobs := make([]*future.Future[struct{}], len(b.Jobs))
+		jobs := make([]*loop.Task[struct{}], len(b.Jobs))
 		for i, j := range b.Jobs {
-			jobs[i] = loop.SpawnNamed(l, j.ID, func(co *loop.Coro) (struct{}, error) {
-				return struct{}{}, r.runJob(co, j)
-			}).Future
+			jobs[i] = loop.GoNamed(l, j.ID, func(co *loop.Coro) error { return r.runJob(co, j) })
 		}
 		_, err := loop.Await(co, loop.GatherSettled(l, jobs...))
 		return struct{}{}, err
