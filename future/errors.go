@@ -5,21 +5,24 @@ import (
 	"errors"
 )
 
-// ErrCancelled is the error of a cancelled future: asyncio's CancelledError.
-// It also matches context.Canceled, which is the same thing in Go's terms:
-// errors.Is(err, ErrCancelled) and errors.Is(err, context.Canceled) both hold
-// for the error of anything that was cancelled.
-var ErrCancelled error = &CancelledError{}
+var (
+	// ErrCancelled is the error of a cancelled future: asyncio's
+	// CancelledError. It also matches context.Canceled, which is the same
+	// thing in Go's terms: errors.Is(err, ErrCancelled) and errors.Is(err,
+	// context.Canceled) both hold for the error of anything that was
+	// cancelled.
+	ErrCancelled error = &CancelledError{}
 
-// ErrInvalidState is returned for an operation the future's state does not
-// allow, such as reading the result of a pending future: asyncio's
-// InvalidStateError.
-var ErrInvalidState = errors.New("future: invalid state")
+	// ErrInvalidState is returned for an operation the future's state does
+	// not allow, such as reading the result of a pending future: asyncio's
+	// InvalidStateError.
+	ErrInvalidState = errors.New("future: invalid state")
 
-// ErrWouldDeadlock is returned by Wait when it is called on the loop
-// goroutine, where blocking would stop the loop that must complete the
-// future. Use Await inside a task, or AddDoneCallback.
-var ErrWouldDeadlock = errors.New("future: Wait called on the loop goroutine would deadlock")
+	// ErrWouldDeadlock is returned by Wait when it is called on the loop
+	// goroutine, where blocking would stop the loop that must complete the
+	// future. Use Await inside a task, or AddDoneCallback.
+	ErrWouldDeadlock = errors.New("future: Wait called on the loop goroutine would deadlock")
+)
 
 // CancelledError is the error of a cancelled future or task. Cause, if not
 // nil, says why it was cancelled (asyncio's cancel message). A
