@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // Future states.
@@ -43,7 +45,7 @@ type Future[T any] struct {
 type extra[T any] struct {
 	err      error // SetError's in a *trackedError
 	more     []entry[T]
-	name     Namer
+	name     namer
 	onCancel func(cause error) bool
 }
 
@@ -51,7 +53,7 @@ type extra[T any] struct {
 // it if nobody retrieves it. Only extra.err holds one; error unwraps it.
 type trackedError struct {
 	err   error
-	track ErrorTracker
+	track hooks.ErrorTracker
 }
 
 func (e *trackedError) Error() string { return e.err.Error() }
@@ -103,10 +105,11 @@ func (f *Future[T]) SetError(err error) bool {
 	x.err = err
 	// The tracker must exist before another goroutine can see f done and
 	// retrieve the error (Wait).
-	track := f.s.TrackError(err, f.describe(stateDone))
-	if track != nil {
-		x.err = &trackedError{err, track}
-		runtime.AddCleanup(f, ErrorTracker.Collected, track)
+	if trackError := hooks.Loop.TrackError; trackError != nil {
+		if track := trackError(f.s, err, f.describe(stateDone)); track != nil {
+			x.err = &trackedError{err, track}
+			runtime.AddCleanup(f, hooks.ErrorTracker.Collected, track)
+		}
 	}
 	f.complete(stateDone)
 	return true
@@ -117,32 +120,26 @@ func (f *Future[T]) SetError(err error) bool {
 // Even when it reports false, it marks an error f failed with as retrieved.
 //
 // Must be called on the loop goroutine.
-func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
+func (f *Future[T]) Cancel() bool { return f.cancel(nil) }
 
 // CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
 // future's error then matches cause as well as ErrCancelled.
 //
+// Cancelling a task's future asks the task to cancel: it is the task's
+// Cancel (asyncio's Task.cancel).
+//
 // Must be called on the loop goroutine.
-func (f *Future[T]) CancelWithCause(cause error) bool {
+func (f *Future[T]) CancelWithCause(cause error) bool { return f.cancel(cause) }
+
+func (f *Future[T]) cancel(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
 		return f.x.onCancel(cause)
 	}
-	return f.CancelNow(cause)
+	return f.cancelNow(cause)
 }
 
-// OnCancel replaces what Cancel does while f is pending: Cancel and
-// CancelWithCause call fn and report its result, and fn decides when f is
-// really cancelled, with CancelNow. A task uses it so that cancelling its
-// future asks the task to cancel (asyncio's Task.cancel).
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) OnCancel(fn func(cause error) bool) { f.ext().onCancel = fn }
-
-// CancelNow cancels f even if OnCancel is set: it is CancelWithCause for the
-// code that installed the OnCancel func.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) CancelNow(cause error) bool {
+// cancelNow cancels f even if onCancel is set (hooks.Future.CancelNow).
+func (f *Future[T]) cancelNow(cause error) bool {
 	f.retrieved()
 	if f.state.Load() != statePending {
 		return false
@@ -191,24 +188,18 @@ func (f *Future[T]) Err() error {
 	return err
 }
 
-// Namer names a future in logs and reports, when asked (see SetNamer).
-type Namer interface{ Name() string }
+// namer names a future in logs and reports, when asked.
+type namer interface{ Name() string }
 
 type fixedName string
 
 func (n fixedName) Name() string { return string(n) }
 
-// SetName names f in logs and reports.
+// SetName names f in logs and reports (String): asyncio's Task.set_name,
+// for any future.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
-
-// SetNamer makes f take its name from n, when a log or report needs it: a
-// task's future is named after the task without formatting the name when
-// the task is spawned.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) SetNamer(n Namer) { f.ext().name = n }
 
 // String describes f: its name (or type) and state.
 func (f *Future[T]) String() string { return f.describe(f.state.Load()) }

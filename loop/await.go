@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // ErrAwaitSelf is returned by Await when a task awaits its own future.
@@ -42,7 +43,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 		return zero, errStopped
 	}
 	t.waiter = f
-	f.OnDone(t.step)
+	hooks.Future.OnDone(f, t.step)
 	if t.mustCancel && f.CancelWithCause(t.cause) {
 		t.mustCancel = false
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // ErrChanClosed is the error of a FromChan future whose channel was closed
@@ -171,13 +172,13 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 		report()
 		if !delivered {
 			delivered = true
-			f.CancelNow(ErrClosed)
+			hooks.Future.CancelNow(f, ErrClosed)
 		}
 	}
-	f.OnCancel(func(cause error) bool {
+	hooks.Future.OnCancel(f, func(cause error) bool {
 		cancel()
 		delivered = true
-		return f.CancelNow(cause)
+		return hooks.Future.CancelNow(f, cause)
 	})
 	l.exec.inflight++
 	if !l.exec.submit(l, j) {
@@ -224,12 +225,12 @@ func SpawnThreadsafe[T any](l *Loop, body func(co *Coro) (T, error)) (*future.Fu
 			return
 		}
 		t := Spawn(l, body)
-		f.OnCancel(func(cause error) bool { return t.CancelWithCause(cause) })
+		hooks.Future.OnCancel(f, func(cause error) bool { return t.CancelWithCause(cause) })
 		t.AddDoneCallback(func(t *future.Future[T]) {
 			v, err := t.Result()
 			switch {
 			case t.Cancelled():
-				f.CancelNow(err)
+				hooks.Future.CancelNow(f, err)
 			case err != nil:
 				f.SetError(err)
 			default:
@@ -289,11 +290,11 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 		cancel()
 		return true
 	}
-	f.OnCancel(func(cause error) bool {
+	hooks.Future.OnCancel(f, func(cause error) bool {
 		if settle() {
 			<-exited // the receive is over: nothing more is taken from ch
 		}
-		return f.CancelNow(cause)
+		return hooks.Future.CancelNow(f, cause)
 	})
 	go func() {
 		defer e.wg.Done()

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // Outcome is one child's result in GatherSettled: asyncio's gather with
@@ -66,7 +67,7 @@ type gather[T, R any] struct {
 func newGather[T, R any](l *Loop, fs []*future.Future[T], settle bool, result func(*future.Future[T]) R) *future.Future[[]R] {
 	g := &gather[T, R]{fs: slices.Clone(fs), left: len(fs), settle: settle, result: result}
 	g.out = future.New[[]R](l)
-	g.out.OnCancel(g.cancel)
+	hooks.Future.OnCancel(g.out, g.cancel)
 	for _, f := range fs {
 		if f.Scheduler() != future.Scheduler(l) {
 			panic(&opError{"Gather", ErrOtherLoop})
@@ -81,7 +82,7 @@ func newGather[T, R any](l *Loop, fs []*future.Future[T], settle bool, result fu
 		if f.Done() {
 			childDone(f)
 		} else {
-			f.OnDoneCallback(childDone)
+			hooks.Future.OnDoneCallback(f, childDone)
 		}
 	}
 	return g.out

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // taskCounter numbers tasks across loops ("Task-1", "Task-2", ...), as
@@ -182,8 +183,8 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	}
 	t.co.t = t
 	t.step = t.run
-	tk.Future.OnCancel(t.cancel)
-	tk.Future.SetNamer(t)
+	hooks.Future.OnCancel(tk.Future, t.cancel)
+	hooks.Future.SetNamer(tk.Future, t)
 	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
 	l.CallSoon(t.step)
@@ -363,9 +364,9 @@ func (t *Task[T]) finish() {
 	case !t.started || t.mustCancel:
 		// Cancelled before it started, or cancelled during the step in
 		// which it returned: asyncio ends such a task cancelled.
-		f.CancelNow(t.cause)
+		hooks.Future.CancelNow(f, t.cause)
 	case t.err != nil && errors.Is(t.err, future.ErrCancelled):
-		f.CancelNow(t.err)
+		hooks.Future.CancelNow(f, t.err)
 	case t.err != nil:
 		f.SetError(t.err)
 	default:

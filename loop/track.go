@@ -3,7 +3,7 @@ package loop
 import (
 	"sync/atomic"
 
-	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // errorRecord follows one failed future's error until it is retrieved,
@@ -18,21 +18,21 @@ type errorRecord struct {
 	reported  bool // loop goroutine only
 }
 
-// TrackError implements future.Scheduler: the loop reports err through its
-// exception handler if nobody retrieves it before the future is collected
-// or the loop closes.
+// trackError is told that a future of l failed with err (hooks.Loop): the
+// loop reports err through its exception handler if nobody retrieves it
+// before the future is collected or the loop closes.
 //
 // Must be called on the loop goroutine.
-func (l *Loop) TrackError(err error, what string) future.ErrorTracker {
+func (l *Loop) trackError(err error, what string) hooks.ErrorTracker {
 	r := &errorRecord{l: l, err: err, what: what}
 	l.errs[r] = struct{}{}
 	return r
 }
 
-// Retrieved implements future.ErrorTracker.
+// Retrieved implements hooks.ErrorTracker.
 func (r *errorRecord) Retrieved() { r.retrieved.Store(true) }
 
-// Collected implements future.ErrorTracker: it runs on the runtime's
+// Collected implements hooks.ErrorTracker: it runs on the runtime's
 // cleanup goroutine and reaches the loop through its remote queue, without
 // waking it: the report is made at the loop's next iteration, or by Close.
 // If the loop is closed, Close has already reported the error.
