@@ -29,8 +29,10 @@
 //
 // Cancel completes a pending future as cancelled; its error then matches
 // ErrCancelled and context.Canceled, and the cause given to
-// CancelWithCause. A future's owner can take over what Cancel means
-// (OnCancel): a task's future asks the task to cancel instead.
+// CancelWithCause. A task's future belongs to its task: Cancel on it asks
+// the task to cancel (asyncio's Task.cancel), and SetResult and SetError on
+// it panic with an error matching ErrInvalidState, since only the task
+// completes it (asyncio's Task.set_result raises).
 //
 // # Errors and panics
 //

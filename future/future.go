@@ -43,7 +43,10 @@ type Future[T any] struct {
 // with at most one callback takes 64 bytes (for a word-sized T); one that
 // needs extra, 64 more.
 type extra[T any] struct {
-	err      error // SetError's in a *trackedError
+	// err is the error f completed with (SetError's in a *trackedError).
+	// While f is pending it is nil, or errOwned if f is owned (Own): the
+	// two never coexist, so they share the slot.
+	err      error
 	more     []entry[T]
 	name     namer
 	onCancel func(cause error) bool
@@ -74,13 +77,16 @@ func (f *Future[T]) Scheduler() Scheduler { return f.s }
 
 // SetResult is asyncio's set_result: it completes f with v and schedules its
 // done-callbacks. It reports whether this call completed f; it does nothing
-// and reports false if f was already done or cancelled.
+// and reports false if f was already done or cancelled. On the pending
+// future of a task, which only the task completes, it panics with an error
+// matching ErrInvalidState.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetResult(v T) bool {
 	if f.state.Load() != statePending {
 		return false
 	}
+	f.checkOwned("SetResult")
 	f.value = v
 	f.complete(stateDone)
 	return true
@@ -91,7 +97,8 @@ func (f *Future[T]) SetResult(v T) bool {
 // nothing and reports false if f was already done or cancelled. If nobody
 // retrieves err (with Result, Err, Wait or Cancel) before f is garbage
 // collected or the loop closes, the loop reports it through its exception
-// handler. SetError panics if err is nil.
+// handler. SetError panics if err is nil, and, as SetResult does, on the
+// pending future of a task.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetError(err error) bool {
@@ -101,6 +108,7 @@ func (f *Future[T]) SetError(err error) bool {
 	if f.state.Load() != statePending {
 		return false
 	}
+	f.checkOwned("SetError")
 	x := f.ext()
 	x.err = err
 	// The tracker must exist before another goroutine can see f done and
@@ -241,6 +249,13 @@ func (f *Future[T]) ext() *extra[T] {
 		f.x = new(extra[T])
 	}
 	return f.x
+}
+
+// checkOwned panics if the pending f is owned: only its owner completes it.
+func (f *Future[T]) checkOwned(op string) {
+	if f.x != nil && f.x.err == errOwned {
+		panic(&ownedError{op})
+	}
 }
 
 func (f *Future[T]) retrieved() {

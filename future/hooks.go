@@ -15,6 +15,7 @@ type plumbing interface {
 	setNamer(n namer)
 	onDone(fn func())
 	onDoneCallback(fn any)
+	setOwned(owned bool)
 	baseAny() any
 }
 
@@ -27,6 +28,8 @@ func init() {
 	h.SetNamer = func(f any, n interface{ Name() string }) { plumb(f).setNamer(n) }
 	h.OnDone = func(f any, fn func()) { plumb(f).onDone(fn) }
 	h.OnDoneCallback = func(f any, fn any) { plumb(f).onDoneCallback(fn) }
+	h.Own = func(f any) { plumb(f).setOwned(true) }
+	h.Disown = func(f any) { plumb(f).setOwned(false) }
 	h.Base = func(f any) any { return plumb(f).baseAny() }
 }
 
@@ -61,6 +64,20 @@ func (f *Future[T]) onDoneCallback(fn any) {
 		panic(fmt.Sprintf("future: OnDoneCallback with a %T for a %T", fn, f))
 	}
 	f.addCallback(funcs[T]{fn: g})
+}
+
+// setOwned marks a pending f as owned, or no longer owned: while it is,
+// SetResult and SetError panic. Owning a done future changes nothing.
+func (f *Future[T]) setOwned(owned bool) {
+	if f.state.Load() != statePending {
+		return
+	}
+	switch x := f.x; {
+	case owned:
+		f.ext().err = errOwned
+	case x != nil && x.err == errOwned:
+		x.err = nil
+	}
 }
 
 func (f *Future[T]) baseAny() any { return f }

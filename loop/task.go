@@ -124,6 +124,8 @@ func (co *Coro) Context() context.Context {
 // Await(co, t.Future).
 //
 // Cancelling the task's future (t.Future.Cancel) is the same as t.Cancel.
+// Only the task completes its future: SetResult and SetError on it panic
+// while the task runs (asyncio's Task.set_result raises).
 type Task[T any] struct {
 	*future.Future[T]
 	task
@@ -185,6 +187,7 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	t.step = t.run
 	hooks.Future.OnCancel(tk.Future, t.cancel)
 	hooks.Future.SetNamer(tk.Future, t)
+	hooks.Future.Own(tk.Future)
 	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
 	l.CallSoon(t.step)
@@ -358,6 +361,7 @@ func (t *Task[T]) finish() {
 	t.l.tasks.remove(&t.task)
 	t.cancelCtx(context.Canceled)
 	f := t.Future
+	hooks.Future.Disown(f)
 	switch {
 	case t.panicked != nil:
 		f.SetError(t.panicked)
