@@ -18,6 +18,11 @@
 // and Err are too, once Done has reported true (the outcome never changes
 // after that).
 //
+// In the loop's debug mode, completing a future, cancelling it or adding a
+// callback from another goroutine while the loop runs panics, as the loop's
+// own loop-only methods do (asyncio's _check_thread). Outside debug mode,
+// the check costs one atomic load.
+//
 // # Ordering guarantees
 //
 // Done-callbacks are always scheduled through the loop's CallSoon, in

@@ -83,6 +83,7 @@ func (f *Future[T]) Scheduler() Scheduler { return f.s }
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetResult(v T) bool {
+	f.check("Future.SetResult")
 	if f.state.Load() != statePending {
 		return false
 	}
@@ -102,6 +103,7 @@ func (f *Future[T]) SetResult(v T) bool {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetError(err error) bool {
+	f.check("Future.SetError")
 	if err == nil {
 		panic("future: SetError(nil)")
 	}
@@ -128,7 +130,10 @@ func (f *Future[T]) SetError(err error) bool {
 // Even when it reports false, it marks an error f failed with as retrieved.
 //
 // Must be called on the loop goroutine.
-func (f *Future[T]) Cancel() bool { return f.cancel(nil) }
+func (f *Future[T]) Cancel() bool {
+	f.check("Future.Cancel")
+	return f.cancel(nil)
+}
 
 // CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
 // future's error then matches cause as well as ErrCancelled.
@@ -137,7 +142,10 @@ func (f *Future[T]) Cancel() bool { return f.cancel(nil) }
 // Cancel (asyncio's Task.cancel).
 //
 // Must be called on the loop goroutine.
-func (f *Future[T]) CancelWithCause(cause error) bool { return f.cancel(cause) }
+func (f *Future[T]) CancelWithCause(cause error) bool {
+	f.check("Future.CancelWithCause")
+	return f.cancel(cause)
+}
 
 func (f *Future[T]) cancel(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
@@ -249,6 +257,21 @@ func (f *Future[T]) ext() *extra[T] {
 		f.x = new(extra[T])
 	}
 	return f.x
+}
+
+// check asks the loop, while a loop is in debug mode, whether the caller
+// may run op, loop-only code, now (hooks.Loop.Check). Otherwise it costs
+// one atomic load.
+func (f *Future[T]) check(op string) {
+	if hooks.Debugging.Load() != 0 {
+		f.checkDebug(op)
+	}
+}
+
+func (f *Future[T]) checkDebug(op string) {
+	if check := hooks.Loop.Check; check != nil {
+		check(f.s, op)
+	}
 }
 
 // checkOwned panics if the pending f is owned: only its owner completes it.

@@ -142,3 +142,54 @@ func TestHooksRefuseOtherValues(t *testing.T) {
 	assert.True(t, strings.HasPrefix(msg, "future: "), "message %q", msg)
 	assert.Same(t, f, hooks.Future.Base(&embedding{Future: f}))
 }
+
+// TestDebugCheck covers hooks.Loop.Check: while hooks.Debugging is not zero,
+// every loop-only method asks the loop first, naming itself, before the
+// future changes; while it is zero, none does.
+func TestDebugCheck(t *testing.T) {
+	s := &fakeScheduler{}
+	type call struct {
+		s  any
+		op string
+	}
+	var calls []call
+	var pendingAtCheck []bool
+	var f *Future[int]
+	saved := hooks.Loop.Check
+	defer func() { hooks.Loop.Check = saved }()
+	hooks.Loop.Check = func(s any, op string) {
+		calls = append(calls, call{s, op})
+		pendingAtCheck = append(pendingAtCheck, !f.Done())
+	}
+	exercise := func() {
+		f = New[int](s)
+		f.AddDoneCallback(func(*Future[int]) {})
+		f.AddDoneFunc(func() {})
+		f.SetResult(1)
+		f = New[int](s)
+		f.SetError(errors.New("boom"))
+		_ = f.Err()
+		f = New[int](s)
+		f.Cancel()
+		f = New[int](s)
+		f.CancelWithCause(errors.New("why"))
+		s.run()
+	}
+
+	exercise()
+	assert.Empty(t, calls, "checks while no loop is in debug mode")
+
+	hooks.Debugging.Add(1)
+	defer hooks.Debugging.Add(-1)
+	exercise()
+	var ops []string
+	for _, c := range calls {
+		assert.Same(t, s, c.s)
+		ops = append(ops, c.op)
+	}
+	assert.Equal(t, []string{"Future.AddDoneCallback", "Future.AddDoneFunc", "Future.SetResult",
+		"Future.SetError", "Future.Cancel", "Future.CancelWithCause"}, ops)
+	for i, pending := range pendingAtCheck {
+		assert.True(t, pending, "%s: checked after the future changed", ops[i])
+	}
+}

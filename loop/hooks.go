@@ -12,4 +12,18 @@ func init() {
 		}
 		return l.trackError(err, what)
 	}
+	hooks.Loop.Check = func(s any, op string) {
+		if l, ok := s.(*Loop); ok && l.cfg.debug {
+			l.checkGoroutine(op)
+		}
+	}
+}
+
+// countDebugging counts l in hooks.Debugging while it runs in debug mode
+// (delta +1 as it starts, -1 as it stops), so that futures ask debug loops
+// for their checks and no others pay for them.
+func (l *Loop) countDebugging(delta int32) {
+	if l.cfg.debug {
+		hooks.Debugging.Add(delta)
+	}
 }

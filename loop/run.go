@@ -54,6 +54,7 @@ func (l *Loop) start() error {
 	id := goid()
 	l.goid.Store(id)
 	l.cur.Store(id)
+	l.countDebugging(+1)
 	l.left = 0 // callbacks a crash left behind run in a new iteration
 	return nil
 }
@@ -61,6 +62,7 @@ func (l *Loop) start() error {
 func (l *Loop) finish() {
 	l.stopIdle()
 	l.stopping.Store(false)
+	l.countDebugging(-1)
 	l.goid.Store(0)
 	l.cur.Store(0)
 	l.running.Store(false)
