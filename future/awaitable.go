@@ -2,19 +2,21 @@ package future
 
 // Awaitable is a future of any result type: what combinators that do not
 // need the result's type (waiting for the first of several futures, task
-// groups) work with. Every *Future[T] is an Awaitable.
+// groups) work with. Every *Future[T] is an Awaitable, and so is every
+// value that embeds one, such as a *loop.Task[T]; only such values
+// implement it.
 type Awaitable interface {
 	Scheduler() Scheduler
 	Done() bool
 	Cancelled() bool
 	Err() error
-	// OnDone schedules fn when the future completes (see Future.OnDone).
-	OnDone(fn func())
-	// AddDoneFunc is OnDone with a way to remove fn (see Future.AddDoneFunc).
+	// AddDoneFunc schedules fn when the future completes, with a way to
+	// remove it (see Future.AddDoneFunc).
 	AddDoneFunc(fn func()) (remove func() bool)
 	Cancel() bool
 	CancelWithCause(cause error) bool
 	String() string
+	plumbing
 }
 
 var _ Awaitable = (*Future[int])(nil)

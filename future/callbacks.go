@@ -117,6 +117,7 @@ func (f *Future[T]) pop() funcs[T] {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
+	f.check("Future.AddDoneCallback")
 	id := f.addCallback(funcs[T]{fn: fn})
 	return func() bool { return f.removeCallback(id) }
 }
@@ -126,24 +127,9 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneFunc(fn func()) (remove func() bool) {
+	f.check("Future.AddDoneFunc")
 	id := f.addCallback(funcs[T]{fn0: fn})
 	return func() bool { return f.removeCallback(id) }
-}
-
-// OnDone is AddDoneFunc without a way to remove the callback; it allocates
-// nothing. Tasks use it to wake up.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) OnDone(fn func()) {
-	f.addCallback(funcs[T]{fn0: fn})
-}
-
-// OnDoneCallback is AddDoneCallback without a way to remove the callback;
-// it allocates nothing. Gather uses it to follow its children.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) OnDoneCallback(fn func(*Future[T])) {
-	f.addCallback(funcs[T]{fn: fn})
 }
 
 func (f *Future[T]) addCallback(c funcs[T]) uint32 {

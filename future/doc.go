@@ -18,6 +18,11 @@
 // and Err are too, once Done has reported true (the outcome never changes
 // after that).
 //
+// In the loop's debug mode, completing a future, cancelling it or adding a
+// callback from another goroutine while the loop runs panics, as the loop's
+// own loop-only methods do (asyncio's _check_thread). Outside debug mode,
+// the check costs one atomic load.
+//
 // # Ordering guarantees
 //
 // Done-callbacks are always scheduled through the loop's CallSoon, in
@@ -29,8 +34,10 @@
 //
 // Cancel completes a pending future as cancelled; its error then matches
 // ErrCancelled and context.Canceled, and the cause given to
-// CancelWithCause. A future's owner can take over what Cancel means
-// (OnCancel): a task's future asks the task to cancel instead.
+// CancelWithCause. A task's future belongs to its task: Cancel on it asks
+// the task to cancel (asyncio's Task.cancel), and SetResult and SetError on
+// it panic with an error matching ErrInvalidState, since only the task
+// completes it (asyncio's Task.set_result raises).
 //
 // # Errors and panics
 //

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // Future states.
@@ -41,9 +43,12 @@ type Future[T any] struct {
 // with at most one callback takes 64 bytes (for a word-sized T); one that
 // needs extra, 64 more.
 type extra[T any] struct {
-	err      error // SetError's in a *trackedError
+	// err is the error f completed with (SetError's in a *trackedError).
+	// While f is pending it is nil, or errOwned if f is owned (Own): the
+	// two never coexist, so they share the slot.
+	err      error
 	more     []entry[T]
-	name     Namer
+	name     namer
 	onCancel func(cause error) bool
 }
 
@@ -51,7 +56,7 @@ type extra[T any] struct {
 // it if nobody retrieves it. Only extra.err holds one; error unwraps it.
 type trackedError struct {
 	err   error
-	track ErrorTracker
+	track hooks.ErrorTracker
 }
 
 func (e *trackedError) Error() string { return e.err.Error() }
@@ -72,13 +77,17 @@ func (f *Future[T]) Scheduler() Scheduler { return f.s }
 
 // SetResult is asyncio's set_result: it completes f with v and schedules its
 // done-callbacks. It reports whether this call completed f; it does nothing
-// and reports false if f was already done or cancelled.
+// and reports false if f was already done or cancelled. On the pending
+// future of a task, which only the task completes, it panics with an error
+// matching ErrInvalidState.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetResult(v T) bool {
+	f.check("Future.SetResult")
 	if f.state.Load() != statePending {
 		return false
 	}
+	f.checkOwned("SetResult")
 	f.value = v
 	f.complete(stateDone)
 	return true
@@ -89,24 +98,28 @@ func (f *Future[T]) SetResult(v T) bool {
 // nothing and reports false if f was already done or cancelled. If nobody
 // retrieves err (with Result, Err, Wait or Cancel) before f is garbage
 // collected or the loop closes, the loop reports it through its exception
-// handler. SetError panics if err is nil.
+// handler. SetError panics if err is nil, and, as SetResult does, on the
+// pending future of a task.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetError(err error) bool {
+	f.check("Future.SetError")
 	if err == nil {
 		panic("future: SetError(nil)")
 	}
 	if f.state.Load() != statePending {
 		return false
 	}
+	f.checkOwned("SetError")
 	x := f.ext()
 	x.err = err
 	// The tracker must exist before another goroutine can see f done and
 	// retrieve the error (Wait).
-	track := f.s.TrackError(err, f.describe(stateDone))
-	if track != nil {
-		x.err = &trackedError{err, track}
-		runtime.AddCleanup(f, ErrorTracker.Collected, track)
+	if trackError := hooks.Loop.TrackError; trackError != nil {
+		if track := trackError(f.s, err, f.describe(stateDone)); track != nil {
+			x.err = &trackedError{err, track}
+			runtime.AddCleanup(f, hooks.ErrorTracker.Collected, track)
+		}
 	}
 	f.complete(stateDone)
 	return true
@@ -117,32 +130,32 @@ func (f *Future[T]) SetError(err error) bool {
 // Even when it reports false, it marks an error f failed with as retrieved.
 //
 // Must be called on the loop goroutine.
-func (f *Future[T]) Cancel() bool { return f.CancelWithCause(nil) }
+func (f *Future[T]) Cancel() bool {
+	f.check("Future.Cancel")
+	return f.cancel(nil)
+}
 
 // CancelWithCause is Cancel with a cause, asyncio's cancel(msg): the
 // future's error then matches cause as well as ErrCancelled.
 //
+// Cancelling a task's future asks the task to cancel: it is the task's
+// Cancel (asyncio's Task.cancel).
+//
 // Must be called on the loop goroutine.
 func (f *Future[T]) CancelWithCause(cause error) bool {
+	f.check("Future.CancelWithCause")
+	return f.cancel(cause)
+}
+
+func (f *Future[T]) cancel(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
 		return f.x.onCancel(cause)
 	}
-	return f.CancelNow(cause)
+	return f.cancelNow(cause)
 }
 
-// OnCancel replaces what Cancel does while f is pending: Cancel and
-// CancelWithCause call fn and report its result, and fn decides when f is
-// really cancelled, with CancelNow. A task uses it so that cancelling its
-// future asks the task to cancel (asyncio's Task.cancel).
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) OnCancel(fn func(cause error) bool) { f.ext().onCancel = fn }
-
-// CancelNow cancels f even if OnCancel is set: it is CancelWithCause for the
-// code that installed the OnCancel func.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) CancelNow(cause error) bool {
+// cancelNow cancels f even if onCancel is set (hooks.Future.CancelNow).
+func (f *Future[T]) cancelNow(cause error) bool {
 	f.retrieved()
 	if f.state.Load() != statePending {
 		return false
@@ -191,24 +204,18 @@ func (f *Future[T]) Err() error {
 	return err
 }
 
-// Namer names a future in logs and reports, when asked (see SetNamer).
-type Namer interface{ Name() string }
+// namer names a future in logs and reports, when asked.
+type namer interface{ Name() string }
 
 type fixedName string
 
 func (n fixedName) Name() string { return string(n) }
 
-// SetName names f in logs and reports.
+// SetName names f in logs and reports (String): asyncio's Task.set_name,
+// for any future.
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
-
-// SetNamer makes f take its name from n, when a log or report needs it: a
-// task's future is named after the task without formatting the name when
-// the task is spawned.
-//
-// Must be called on the loop goroutine.
-func (f *Future[T]) SetNamer(n Namer) { f.ext().name = n }
 
 // String describes f: its name (or type) and state.
 func (f *Future[T]) String() string { return f.describe(f.state.Load()) }
@@ -250,6 +257,28 @@ func (f *Future[T]) ext() *extra[T] {
 		f.x = new(extra[T])
 	}
 	return f.x
+}
+
+// check asks the loop, while a loop is in debug mode, whether the caller
+// may run op, loop-only code, now (hooks.Loop.Check). Otherwise it costs
+// one atomic load.
+func (f *Future[T]) check(op string) {
+	if hooks.Debugging.Load() != 0 {
+		f.checkDebug(op)
+	}
+}
+
+func (f *Future[T]) checkDebug(op string) {
+	if check := hooks.Loop.Check; check != nil {
+		check(f.s, op)
+	}
+}
+
+// checkOwned panics if the pending f is owned: only its owner completes it.
+func (f *Future[T]) checkOwned(op string) {
+	if f.x != nil && f.x.err == errOwned {
+		panic(&ownedError{op})
+	}
 }
 
 func (f *Future[T]) retrieved() {

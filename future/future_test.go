@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/loop"
 )
 
@@ -176,7 +177,7 @@ func TestDoneCallbackOrder(t *testing.T) {
 			f.AddDoneCallback(r.done("cb1", f))
 			f.Cancel()
 			f.AddDoneCallback(r.done("cb2", f))
-			f.OnDone(r.cb("cb3"))
+			hooks.Future.OnDone(f, r.cb("cb3"))
 		},
 		want: []string{"start@1", "cb1@2", "cb2@2", "cb3@2"},
 	}, {
@@ -194,19 +195,19 @@ func TestDoneCallbackOrder(t *testing.T) {
 	}, {
 		name: "OnDone and AddDoneCallback share one order",
 		setup: func(l *loop.Loop, r *tracer, f *future.Future[int]) {
-			f.OnDone(r.cb("a"))
+			hooks.Future.OnDone(f, r.cb("a"))
 			f.AddDoneCallback(r.done("b", f))
-			f.OnDone(r.cb("c"))
+			hooks.Future.OnDone(f, r.cb("c"))
 			f.SetResult(1)
 		},
 		want: []string{"start@1", "a@2", "b@2", "c@2"},
 	}, {
 		name: "OnDoneCallback shares the order and gets the future, also after completion",
 		setup: func(l *loop.Loop, r *tracer, f *future.Future[int]) {
-			f.OnDone(r.cb("a"))
-			f.OnDoneCallback(r.done("b", f))
+			hooks.Future.OnDone(f, r.cb("a"))
+			hooks.Future.OnDoneCallback(f, r.done("b", f))
 			f.SetResult(1)
-			f.OnDoneCallback(r.done("c", f))
+			hooks.Future.OnDoneCallback(f, r.done("c", f))
 			f.AddDoneCallback(r.done("d", f))
 		},
 		want: []string{"start@1", "a@2", "b@2", "c@2", "d@2"},
@@ -218,9 +219,9 @@ func TestDoneCallbackOrder(t *testing.T) {
 			f.AddDoneCallback(r.done("cb3", f))
 			rm()
 			f.SetResult(1)
-			f.OnDoneCallback(func(f *future.Future[int]) {
+			hooks.Future.OnDoneCallback(f, func(f *future.Future[int]) {
 				r.add("cb4")
-				f.OnDoneCallback(r.done("cb6", f))
+				hooks.Future.OnDoneCallback(f, r.done("cb6", f))
 			})
 			f.AddDoneCallback(r.done("cb5", f))
 		},
@@ -313,7 +314,7 @@ func TestRemoveDoneCallback(t *testing.T) {
 			f.AddDoneCallback(r.done("cb2", f))
 			res := []bool{rm1()}
 			f.AddDoneCallback(r.done("cb3", f))
-			f.OnDone(r.cb("cb4"))
+			hooks.Future.OnDone(f, r.cb("cb4"))
 			f.Cancel()
 			return res
 		},
@@ -375,14 +376,14 @@ func TestRemoveDoneCallback(t *testing.T) {
 	}
 }
 
-// TestOnDoneCallbackAllocs: OnDoneCallback allocates nothing; a future
+// TestOnDoneCallbackAllocs: hooks.Future.OnDoneCallback allocates nothing; a future
 // with one callback is a single allocation.
 func TestOnDoneCallbackAllocs(t *testing.T) {
 	l := loop.New()
 	defer l.Close()
 	fn := func(*future.Future[int]) {}
 	allocs := testing.AllocsPerRun(100, func() {
-		future.New[int](l).OnDoneCallback(fn)
+		hooks.Future.OnDoneCallback(future.New[int](l), fn)
 	})
 	assert.Equal(t, 1.0, allocs)
 }

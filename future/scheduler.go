@@ -2,8 +2,9 @@ package future
 
 import "github.com/aio-go/aio/timer"
 
-// Scheduler is what a Future needs from the event loop it belongs to.
-// *loop.Loop implements it; a test may implement it to drive futures by hand.
+// Scheduler is what a Future needs from the event loop it belongs to: the
+// part of asyncio's event loop that its futures call. *loop.Loop implements
+// it; a test may implement it to drive futures by hand.
 type Scheduler interface {
 	// CallSoon schedules fn to run on the loop goroutine in a later
 	// iteration. It is called on the loop goroutine only.
@@ -24,23 +25,4 @@ type Scheduler interface {
 	// task body), where blocking would stop the loop. It may be slow (about
 	// a microsecond); futures call it only before blocking.
 	OnLoop() bool
-
-	// TrackError is told that a future failed with err; what describes the
-	// future in a report. The scheduler reports err through its exception
-	// handler unless the returned tracker's Retrieved is called first. The
-	// tracker's Collected is called, from any goroutine, when the future is
-	// garbage collected. A nil tracker tracks nothing.
-	TrackError(err error, what string) ErrorTracker
-}
-
-// ErrorTracker follows one failed future's error until someone retrieves it
-// or the future is collected.
-type ErrorTracker interface {
-	// Retrieved records that the error was seen by the program. Safe for
-	// concurrent use by multiple goroutines.
-	Retrieved()
-	// Collected records that the future was garbage collected: if the
-	// error was never retrieved, it is reported now. Safe for concurrent use
-	// by multiple goroutines.
-	Collected()
 }

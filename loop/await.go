@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // Await is asyncio's await: it suspends the task until f is done and
@@ -41,7 +42,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 		return zero, errStopped
 	}
 	t.waiter = f
-	f.OnDone(t.step)
+	hooks.Future.OnDone(f, t.step)
 	if t.mustCancel && f.CancelWithCause(t.cause) {
 		t.mustCancel = false
 	}

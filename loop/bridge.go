@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // SpawnThreadsafe is asyncio's run_coroutine_threadsafe: from any
@@ -25,12 +26,12 @@ func SpawnThreadsafe[T any](l *Loop, body func(co *Coro) (T, error)) (*future.Fu
 			return
 		}
 		t := Spawn(l, body)
-		f.OnCancel(func(cause error) bool { return t.CancelWithCause(cause) })
+		hooks.Future.OnCancel(f, func(cause error) bool { return t.CancelWithCause(cause) })
 		t.AddDoneCallback(func(t *future.Future[T]) {
 			v, err := t.Result()
 			switch {
 			case t.Cancelled():
-				f.CancelNow(err)
+				hooks.Future.CancelNow(f, err)
 			case err != nil:
 				f.SetError(err)
 			default:
@@ -101,14 +102,14 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 	}
 	j.dropped = func() {
 		if settle() {
-			f.CancelNow(ErrClosed)
+			hooks.Future.CancelNow(f, ErrClosed)
 		}
 	}
-	f.OnCancel(func(cause error) bool {
+	hooks.Future.OnCancel(f, func(cause error) bool {
 		if settle() {
 			<-exited // the receive is over: nothing more is taken from ch
 		}
-		return f.CancelNow(cause)
+		return hooks.Future.CancelNow(f, cause)
 	})
 	go func() {
 		defer e.wg.Done()

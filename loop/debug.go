@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
-	"github.com/aio-go/aio/internal/hooks"
 )
 
 // goid returns the calling goroutine's id, read from its stack header
@@ -107,10 +105,6 @@ func (l *Loop) checkDebug(op string) {
 func wrongGoroutine(op, why string) error {
 	return &opError{op, fmt.Errorf("%w (%s)", ErrWrongGoroutine, why)}
 }
-
-// debugLoops counts the loops in debug mode, for the checks of futures and
-// handles (internal/hooks).
-func debugLoops(delta int32) { hooks.Debugging.Add(delta) }
 
 // tracedCall is a callback scheduled in debug mode, with where it came from.
 type tracedCall struct {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // executor runs blocking work off the loop: a pool of at most cfg.workers
@@ -242,13 +243,13 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 		if !delivered {
 			delivered = true
 			cancel()
-			f.CancelNow(ErrClosed)
+			hooks.Future.CancelNow(f, ErrClosed)
 		}
 	}
-	f.OnCancel(func(cause error) bool {
+	hooks.Future.OnCancel(f, func(cause error) bool {
 		cancel()
 		delivered = true
-		return f.CancelNow(cause)
+		return hooks.Future.CancelNow(f, cause)
 	})
 	e.inflight++
 	if !e.submit(j, l.cfg.workers) {

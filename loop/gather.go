@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // Outcome is one child's result in GatherSettled: asyncio's gather with
@@ -85,7 +86,7 @@ func newGather[T, R any, F future.Of[T]](l *Loop, op string, children []F, settl
 	}
 	g := &gather[T, R]{fs: fs, left: len(fs), settle: settle, result: result}
 	g.out = future.New[[]R](l)
-	g.out.OnCancel(g.cancel)
+	hooks.Future.OnCancel(g.out, g.cancel)
 	if g.left == 0 {
 		g.finish()
 		return g.out
@@ -95,7 +96,7 @@ func newGather[T, R any, F future.Of[T]](l *Loop, op string, children []F, settl
 		if f.Done() {
 			childDone(f)
 		} else {
-			f.OnDoneCallback(childDone)
+			hooks.Future.OnDoneCallback(f, childDone)
 		}
 	}
 	return g.out

@@ -133,11 +133,13 @@ func (l *Loop) start(op string) error {
 	id := goid()
 	l.goid.Store(id)
 	l.cur.Store(id)
+	l.countDebugging(1)
 	l.left = 0 // callbacks a crash left behind run in a new iteration
 	return nil
 }
 
 func (l *Loop) finish() {
+	l.countDebugging(-1)
 	l.stopIdle()
 	l.stopping.Store(false)
 	l.goid.Store(0)
@@ -260,9 +262,6 @@ func (l *Loop) closeNow(join bool) {
 			Message: fmt.Sprintf("loop: Close discarded %d callbacks that had not run", callbacks),
 			Err:     ErrDiscarded,
 		})
-	}
-	if l.cfg.debug {
-		debugLoops(-1)
 	}
 	l.leak.closed()
 	close(l.done)

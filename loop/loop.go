@@ -93,9 +93,6 @@ func New(opts ...Option) *Loop {
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
-	if l.cfg.debug {
-		debugLoops(1)
-	}
 	l.watchLeak()
 	l.ready.Owner, l.remote.Owner, l.timers.Owner = l, l, l
 	return l

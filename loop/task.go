@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // taskCounter numbers tasks across loops ("Task-1", "Task-2", ...), as
@@ -155,6 +156,8 @@ func (co *Coro) Context() context.Context {
 // Await(co, t.Future).
 //
 // Cancelling the task's future (t.Future.Cancel) is the same as t.Cancel.
+// Only the task completes its future: SetResult and SetError on it panic
+// while the task runs (asyncio's Task.set_result raises).
 type Task[T any] struct {
 	*future.Future[T]
 	task
@@ -215,8 +218,9 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	}
 	t.co.t = t
 	t.step = t.run
-	tk.Future.OnCancel(t.cancel)
-	tk.Future.SetNamer(t)
+	hooks.Future.OnCancel(tk.Future, t.cancel)
+	hooks.Future.SetNamer(tk.Future, t)
+	hooks.Future.Own(tk.Future)
 	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
 	l.CallSoon(t.step)
@@ -417,15 +421,16 @@ func (t *Task[T]) finish() {
 	t.l.tasks.remove(&t.task)
 	t.cancelCtx(context.Canceled)
 	f := t.Future
+	hooks.Future.Disown(f)
 	switch {
 	case t.panicked != nil:
 		f.SetError(t.panicked)
 	case t.mustCancel:
 		// Cancelled before it started, or cancelled during the step in
 		// which it returned: asyncio ends such a task cancelled.
-		f.CancelNow(t.cause)
+		hooks.Future.CancelNow(f, t.cause)
 	case t.err != nil && errors.Is(t.err, future.ErrCancelled):
-		f.CancelNow(t.err)
+		hooks.Future.CancelNow(f, t.err)
 	case t.err != nil:
 		f.SetError(t.err)
 	default:

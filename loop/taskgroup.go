@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 )
 
 // TaskGroup is asyncio's TaskGroup: structured concurrency for tasks. Group
@@ -134,7 +135,7 @@ func spawnIn[T any](g *TaskGroup, op string, body func(co *Coro) (T, error)) *Ta
 	i := len(g.children)
 	g.children = append(g.children, t)
 	g.live++
-	t.Future.OnDone(func() { g.childDone(i, t) })
+	hooks.Future.OnDone(t.Future, func() { g.childDone(i, t) })
 	return t
 }
 

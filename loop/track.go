@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"weak"
-
-	"github.com/aio-go/aio/future"
 )
 
 // The loop follows every failed future's error until it is retrieved,
@@ -88,15 +86,11 @@ func (r *leakReport) closed() {
 	r.mu.Unlock()
 }
 
-// TrackError implements future.Scheduler: the loop reports err through its
-// exception handler if nobody retrieves it before the future is collected
-// or the loop closes.
+// trackError is told that a future of l failed with err (hooks.Loop): the
+// loop reports err through its exception handler if nobody retrieves it
+// before the future is collected or the loop closes.
 //
 // Must be called on the loop goroutine.
-func (l *Loop) TrackError(err error, what string) future.ErrorTracker {
-	return l.trackError(err, what)
-}
-
 func (l *Loop) trackError(err error, what string) *errorRecord {
 	r := &errorRecord{leak: l.leak, err: err, what: what}
 	l.leak.mu.Lock()

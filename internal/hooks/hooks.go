@@ -61,6 +61,7 @@ var Loop struct {
 	Check func(s any, op string)
 }
 
-// Debugging counts the loops in debug mode: while it is zero, the checks
-// behind Loop.Check cost one atomic load.
+// Debugging counts the loops running in debug mode (package loop adds one
+// as such a loop starts and removes it as it stops): while it is zero, the
+// checks behind Loop.Check cost one atomic load.
 var Debugging atomic.Int32

@@ -1,0 +1,29 @@
+package loop
+
+import "github.com/aio-go/aio/internal/hooks"
+
+// The loop's side of the plumbing with package future (hooks.Loop): what a
+// future asks of its loop beyond future.Scheduler.
+func init() {
+	hooks.Loop.TrackError = func(s any, err error, what string) hooks.ErrorTracker {
+		l, ok := s.(*Loop)
+		if !ok {
+			return nil
+		}
+		return l.trackError(err, what)
+	}
+	hooks.Loop.Check = func(s any, op string) {
+		if l, ok := s.(*Loop); ok && l.cfg.debug {
+			l.checkGoroutine(op)
+		}
+	}
+}
+
+// countDebugging counts l in hooks.Debugging while it runs in debug mode
+// (delta +1 as it starts, -1 as it stops), so that futures ask debug loops
+// for their checks and no others pay for them.
+func (l *Loop) countDebugging(delta int32) {
+	if l.cfg.debug {
+		hooks.Debugging.Add(delta)
+	}
+}
