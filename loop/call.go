@@ -53,8 +53,14 @@ func (l *Loop) CallSoonArg(fn func(any), arg any) timer.Handle {
 }
 
 // mustSchedule panics unless a loop-only method that schedules work may
-// run now.
+// run now. The common case is inlined.
 func (l *Loop) mustSchedule(op string) {
+	if l.gate.Load() != 0 {
+		l.refuseSchedule(op)
+	}
+}
+
+func (l *Loop) refuseSchedule(op string) {
 	if l.IsClosed() {
 		panic(&opError{op, ErrClosed})
 	}
@@ -116,7 +122,7 @@ func (l *Loop) callAtTime(op string, at time.Time, fn func()) timer.Handle {
 // checkTimer panics if fn may not be scheduled as a timer now. The common
 // case is inlined.
 func (l *Loop) checkTimer(op string, fn func()) {
-	if fn == nil || l.cfg.debug || l.idle.Load() || l.IsClosed() {
+	if fn == nil || l.gate.Load() != 0 {
 		l.checkTimerSlow(op, fn)
 	}
 }
@@ -125,7 +131,7 @@ func (l *Loop) checkTimerSlow(op string, fn func()) {
 	if fn == nil {
 		panic("loop: " + op + ": nil func")
 	}
-	l.mustSchedule(op)
+	l.refuseSchedule(op)
 }
 
 // CallSoonThreadsafe is asyncio's call_soon_threadsafe: CallSoon for any
@@ -208,7 +214,7 @@ func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool
 		l.hasRemote.Store(true)
 	}
 	l.remoteMu.Unlock()
-	if wake && l.idle.Load() {
+	if wake && l.isIdle() {
 		l.wakeUp()
 	}
 	return timer.Handle(h), true

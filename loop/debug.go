@@ -85,16 +85,16 @@ func onStack(a, b string) bool {
 // goroutine), and in debug mode from any goroutine other than the one
 // running loop code while the loop runs (asyncio's _check_thread).
 func (l *Loop) checkGoroutine(op string) {
-	if l.idle.Load() {
-		panic(wrongGoroutine(op, "the loop is waiting in its idle wait"))
-	}
-	if l.cfg.debug {
-		l.checkDebug(op)
+	if l.gate.Load()&(gateIdle|gateDebug) != 0 {
+		l.checkSlow(op)
 	}
 }
 
-func (l *Loop) checkDebug(op string) {
-	if l.goid.Load() == 0 {
+func (l *Loop) checkSlow(op string) {
+	if l.isIdle() {
+		panic(wrongGoroutine(op, "the loop is waiting in its idle wait"))
+	}
+	if !l.cfg.debug || l.goid.Load() == 0 {
 		return
 	}
 	if id := goid(); id != l.cur.Load() {

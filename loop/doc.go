@@ -2,14 +2,6 @@
 // combinators, synchronisation primitives and the bridge to goroutines, in
 // one import.
 //
-// A Loop runs on one goroutine at a time (RunForever, RunUntilComplete, or
-// Run, which is asyncio.run). That goroutine runs every callback scheduled
-// with CallSoon, every timer scheduled with CallLater or CallAt, every
-// done-callback of a future, and every step of every task; while a task
-// waits, it may lend the work to the task's goroutine (rule 5 below).
-// Nothing else touches the loop's state, so callbacks and task bodies use it
-// without locks.
-//
 //	v, err := loop.Run(ctx, func(co *loop.Coro) (int, error) {
 //		t := loop.Spawn(co.Loop(), func(co *loop.Coro) (int, error) {
 //			if err := loop.Sleep(co, time.Second); err != nil {
@@ -17,12 +9,53 @@
 //			}
 //			return 42, nil
 //		})
-//		return loop.Await(co, t.Future)
+//		return t.Await(co)
 //	})
+//
+// # What to reach for
+//
+// Running a loop:
+//   - [Run] is asyncio.run: a new loop, a main task, and a clean shutdown.
+//   - [New], then [Loop.RunForever] or [RunUntilComplete], [Loop.Stop],
+//     [Loop.Close], and [Loop.Shutdown] for a graceful end. Options:
+//     [WithExceptionHandler], [WithLogger], [WithDebug],
+//     [WithSlowCallback], [WithPanicMode], [WithWorkers].
+//
+// Callbacks:
+//   - [Loop.CallSoon], [Loop.CallLater], [Loop.CallAt] on the loop
+//     goroutine; [Loop.CallSoonThreadsafe] from any goroutine. Each returns
+//     a timer.Handle that cancels it.
+//   - Futures (package future) complete on the loop and schedule their
+//     done-callbacks with CallSoon.
+//
+// Tasks, asyncio's coroutines:
+//   - [Spawn], [SpawnNamed], [Go] (a body that returns only an error);
+//     [Await], [Task.Await], [Sleep]; [Task.Cancel], [CurrentTask],
+//     [Loop.Tasks]; [Coro.Context] for Go APIs that take a context.
+//
+// Waiting for several things:
+//   - [Gather], [GatherSettled], [Wait], [AsCompleted], [WaitFor],
+//     [Shield], and [Group] with [TaskGroup] for structured concurrency.
+//   - Deadlines: [WithTimeout], [WithTimeoutAt], [Timeout], [NoTimeout],
+//     [ErrTimeout].
+//
+// Synchronisation between tasks: [Lock], [Event], [Condition],
+// [Semaphore], [BoundedSemaphore], [Queue] ([NewQueue], [NewLifoQueue],
+// [NewPriorityQueue]).
+//
+// Goroutines and blocking code: [RunInExecutor] and [ToThread] run
+// blocking work off the loop; [SpawnThreadsafe] and [CancelThreadsafe]
+// reach the loop from other goroutines; [FromChan] turns a channel receive
+// into a future; future.Future's Wait blocks a goroutine (never the loop)
+// for a result.
+//
+// Errors and introspection: the sentinels ([ErrClosed], [ErrRunning],
+// [ErrWrongGoroutine], [ErrOtherLoop], ...), [PanicError],
+// [ExceptionContext], [Loop.CallExceptionHandler], [Loop.Stats].
 //
 // # Concurrency
 //
-// The invariants, numbered as the rest of the package refers to them:
+// The rules, numbered as the rest of the package refers to them:
 //
 //  1. One goroutine runs the loop; it alone runs callbacks and task steps.
 //  2. A task's body runs on an iter.Pull coroutine, which the loop keeps
@@ -46,8 +79,26 @@
 //     The loop goroutine takes over again to wait for work, to stop, and
 //     to shut down. Debug mode and PanicCrash do not lend.
 //
-// Debug mode (WithDebug) checks rule 3: a loop-only method called from
-// another goroutine while the loop runs panics with ErrWrongGoroutine.
+// What breaking rule 3 costs, and what is caught: a loop-only method
+// called from another goroutine while the loop waits idle panics with an
+// error matching ErrWrongGoroutine, always (the caller cannot be the loop
+// goroutine then). While the loop runs, only debug mode (WithDebug) catches
+// it, at the method's entry, before anything changes; outside debug mode
+// such a call races with the loop, and the race detector reports it.
+// Future.Wait in a callback or in any task body returns
+// future.ErrWouldDeadlock instead of blocking the loop, and Run,
+// RunForever and RunUntilComplete called from loop code return an error
+// matching ErrRunning instead of nesting a loop.
+//
+// # Lifecycle
+//
+// A loop is open until Shutdown or Close: it runs and stops any number of
+// times. Shutdown (and Run, once its main task is done) drains it:
+// CallSoonThreadsafe is refused from then on, what was accepted runs, the
+// tasks are cancelled once, and the loop closes when nothing is left, or
+// when Shutdown's ctx ends. Close stops unfinished tasks' coroutines,
+// cancels the executor's jobs, and discards what is still queued, saying
+// so. The phases and their transitions are drawn in lifecycle.go.
 //
 // # Ordering guarantees
 //
@@ -80,7 +131,8 @@
 // the task awaits is cancelled, or, if there is none, its next Await or
 // Sleep returns an error matching future.ErrCancelled. The body decides what
 // to do with the error; returning it ends the task cancelled. Every
-// suspending call says in its doc what a cancellation leaves behind.
+// suspending call says in its doc what a cancellation leaves behind. Tasks
+// that await each other are all woken by a cancellation of one of them.
 //
 // Cancellation is Go's context cancellation too: a cancellation error
 // matches context.Canceled (the spelling here is asyncio's, Cancelled);
@@ -95,13 +147,22 @@
 // WithPanicMode(PanicCrash) lets it propagate instead. A panic in a task
 // body completes the task with a *PanicError. An error nobody retrieved
 // from a failed future or task is reported through the exception handler
-// when the future is collected or the loop closes.
+// when the future is collected or the loop closes; a loop that is
+// collected without Close is reported through its logger.
 //
-// Misuse that is a bug in the calling program panics with a "loop:"
-// message (CallSoon on a closed loop panics with an error matching
-// ErrClosed). A race with shutdown from another goroutine is not misuse:
+// Errors name the operation and wrap a sentinel: "loop: Gather: future
+// belongs to another loop" matches ErrOtherLoop. Misuse that is a bug in
+// the calling program panics with a "loop:" message naming the method
+// (CallSoon on a closed loop panics with an error matching ErrClosed). A
+// race with shutdown from another goroutine is not misuse:
 // CallSoonThreadsafe returns ErrClosed. Close discards what is still
 // queued, and says so; Shutdown runs everything already accepted first.
+//
+// # Testing
+//
+// Create the loop inside the testing/synctest bubble that runs it: a loop
+// created outside a bubble and run inside one waits on a timer of the real
+// clock, and the test hangs. The package cannot detect this.
 //
 // # Differences from asyncio
 //
@@ -113,13 +174,12 @@
 //   - Equal-deadline timers are FIFO, and Handle.Cancelled stays exact after
 //     the handle's slot is reused.
 //   - Future.Wait is the blocking, sequential way to get a result from
-//     another goroutine (asyncio's concurrent.futures result()); called on
-//     the loop goroutine it returns future.ErrWouldDeadlock instead of
-//     hanging.
+//     another goroutine (asyncio's concurrent.futures result()); called in
+//     loop code it returns future.ErrWouldDeadlock instead of hanging.
 //   - Close stops unfinished tasks' coroutines and joins the executor, so no
 //     goroutine is left behind; asyncio leaves pending tasks to the garbage
 //     collector.
-//   - There is no I/O selector: blocking I/O runs on the executor
+//   - There is no I/O selector yet: blocking I/O runs on the executor
 //     (RunInExecutor, ToThread) and comes back as a future.
 //   - Timeouts are durations with one convention everywhere: NoTimeout means
 //     none, and a duration <= 0 means the deadline has already passed (Wait
@@ -132,4 +192,6 @@
 //   - A cancelled Gather completes once every child has finished, as
 //     asyncio's documentation describes; CPython's code completes it at the
 //     first child to finish cancelled when return_exceptions is false.
+//   - Tasks that await each other are woken by a cancellation (asyncio
+//     recurses until the interpreter's stack runs out).
 package loop

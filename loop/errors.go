@@ -37,6 +37,23 @@ var (
 	// ErrChanClosed is the error of a FromChan future whose channel was
 	// closed before a value arrived.
 	ErrChanClosed = errors.New("loop: channel closed")
+	// ErrEmpty is returned by Wait when it is given no futures: asyncio's
+	// "Set of Tasks/Futures is empty".
+	ErrEmpty = errors.New("loop: no futures to wait for")
+	// ErrTimeout is the error of a timeout that expired: asyncio's
+	// TimeoutError. It matches context.DeadlineExceeded too, and never
+	// future.ErrCancelled: a timeout is reported instead of the cancellation
+	// that enforced it.
+	ErrTimeout error = timeoutError{}
+	// ErrQueueFull is returned by PutNowait on a full queue: asyncio's
+	// QueueFull.
+	ErrQueueFull = errors.New("loop: queue full")
+	// ErrQueueEmpty is returned by GetNowait on an empty queue: asyncio's
+	// QueueEmpty.
+	ErrQueueEmpty = errors.New("loop: queue empty")
+	// ErrQueueShutDown is returned by the puts of a queue that was shut
+	// down, and by its gets once it is empty: asyncio's QueueShutDown.
+	ErrQueueShutDown = errors.New("loop: queue shut down")
 )
 
 // opError is the package's one error type for a failed operation: "loop:

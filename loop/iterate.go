@@ -20,12 +20,35 @@ import "time"
 
 // drive runs iterations until done reports true at the end of one. A
 // lending task (lent) stops instead of waiting when nothing is ready, and
-// as soon as its own wake-up has run.
+// as soon as its own wake-up has run. A panic in a callback is recovered
+// and reported, and the iteration goes on with its next callback; with
+// PanicCrash the panic propagates, and the callbacks left run in the next
+// run's first iteration.
 func (l *Loop) drive(lent bool, done func() bool) {
+	for !l.driveRecovering(lent, done) {
+	}
+}
+
+// driveRecovering is drive's loop under one deferred recover, for many
+// iterations rather than for each callback: a deferred call per callback,
+// or per iteration, would cost more than most callbacks. After a panic it
+// reports false, and drive calls it again to go on with the snapshot.
+func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
+	if l.cfg.panicMode != PanicCrash {
+		defer func() {
+			if !finished {
+				if r := recover(); r != nil {
+					l.callbackPanicked(r)
+				}
+			}
+		}()
+	}
 	for {
-		l.runSnapshot()
-		if l.resumed || done() || !l.begin(lent) {
-			return
+		l.runCallbacks()
+		// done is called only when the loop may have to stop: while it is
+		// open and no Stop is pending, neither run ends.
+		if l.resumed || (l.stopping.Load() || l.phase() != open) && done() || !l.begin(lent) {
+			return true
 		}
 	}
 }
@@ -67,30 +90,10 @@ func (l *Loop) collect() {
 	}
 }
 
-// runSnapshot runs the rest of the current iteration's callbacks. A panic
-// in a callback is recovered and reported, and the iteration goes on with
-// its next callback; with PanicCrash the panic propagates, and the
-// callbacks left run in the next run's first iteration.
-func (l *Loop) runSnapshot() {
-	for !l.runCallbacks() {
-	}
-}
-
-// runCallbacks is the only place where callbacks are called. It stops
-// early on a lent goroutine when the borrower's own wake-up has run
-// (lend.go, rule 3). The recover is deferred once for the whole snapshot,
-// not per callback: a deferred call per callback would cost more than most
-// callbacks.
-func (l *Loop) runCallbacks() (finished bool) {
-	if l.cfg.panicMode != PanicCrash {
-		defer func() {
-			if !finished {
-				if r := recover(); r != nil {
-					l.callbackPanicked(r)
-				}
-			}
-		}()
-	}
+// runCallbacks runs the rest of the current iteration's snapshot: it is
+// the only place where callbacks are called. It stops early on a lent
+// goroutine when the borrower's own wake-up has run (lend.go, rule 3).
+func (l *Loop) runCallbacks() {
 	debug := l.cfg.debug
 	for l.left > 0 && !l.resumed {
 		l.left--
@@ -106,7 +109,6 @@ func (l *Loop) runCallbacks() (finished bool) {
 			afn(arg)
 		}
 	}
-	return true
 }
 
 // idleWait blocks until a callback is handed in, Stop is called, the
@@ -120,9 +122,9 @@ func (l *Loop) idleWait() {
 			return
 		}
 	}
-	l.idle.Store(true)
+	l.gate.Or(gateIdle)
 	if l.hasRemote.Load() || l.stopping.Load() || l.lifecycleWaits() {
-		l.idle.Store(false)
+		l.gate.And(^gateIdle)
 		return
 	}
 	if d < 0 {
@@ -139,7 +141,7 @@ func (l *Loop) idleWait() {
 		case <-l.sleep.C:
 		}
 	}
-	l.idle.Store(false)
+	l.gate.And(^gateIdle)
 }
 
 // lifecycleWaits reports whether a Shutdown needs the end of this

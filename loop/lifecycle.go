@@ -61,7 +61,10 @@ func (l *Loop) advance(p phase) bool {
 		return false
 	}
 	l.ph.Store(uint32(p))
-	if p == expired && l.idle.Load() {
+	if p == closed {
+		l.gate.Or(gateClosed)
+	}
+	if p == expired && l.isIdle() {
 		l.wakeUp()
 	}
 	return true
@@ -161,7 +164,7 @@ func (l *Loop) finish() {
 // Safe for concurrent use by multiple goroutines.
 func (l *Loop) Stop() {
 	l.stopping.Store(true)
-	if l.idle.Load() {
+	if l.isIdle() {
 		l.wakeUp()
 	}
 }

@@ -35,8 +35,8 @@ type Loop struct {
 	remoteMu  sync.Mutex
 	remote    sched.Queue
 	hasRemote atomic.Bool
-	internal  atomic.Int64 // callbacks of the loop's own in remote or ready, not the user's
-	idle      atomic.Bool  // the loop is (about to be) blocked in its idle wait
+	internal  atomic.Int64  // callbacks of the loop's own in remote or ready, not the user's
+	gate      atomic.Uint32 // gate bits: what makes loop-only methods check their caller
 	wake      chan struct{}
 	sleep     *time.Timer
 	done      chan struct{} // closed when the loop is closed
@@ -62,6 +62,17 @@ type Loop struct {
 	resumed  bool         // the borrower's own wake-up has run
 	exec     *executor
 }
+
+// The gate bits: a loop-only method that schedules work checks its caller
+// and the loop (mustSchedule) only when one is set, with one atomic load.
+const (
+	gateIdle   uint32 = 1 << iota // the loop is (about to be) blocked in its idle wait
+	gateClosed                    // the loop is closed
+	gateDebug                     // debug mode
+)
+
+// isIdle reports whether the loop is (about to be) blocked in its idle wait.
+func (l *Loop) isIdle() bool { return l.gate.Load()&gateIdle != 0 }
 
 // Stats are counters and queue lengths of a loop, for introspection.
 type Stats struct {
@@ -91,6 +102,9 @@ func New(opts ...Option) *Loop {
 		o.apply(&l.cfg)
 	}
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
+	if l.cfg.debug {
+		l.gate.Store(gateDebug)
+	}
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
 	l.watchLeak()

@@ -1,20 +1,5 @@
 package loop
 
-import "errors"
-
-// Errors of Queue. Match them with errors.Is.
-var (
-	// ErrQueueFull is returned by PutNowait on a full queue: asyncio's
-	// QueueFull.
-	ErrQueueFull = errors.New("loop: queue full")
-	// ErrQueueEmpty is returned by GetNowait on an empty queue: asyncio's
-	// QueueEmpty.
-	ErrQueueEmpty = errors.New("loop: queue empty")
-	// ErrQueueShutDown is returned by the puts of a queue that was shut
-	// down, and by its gets once it is empty: asyncio's QueueShutDown.
-	ErrQueueShutDown = errors.New("loop: queue shut down")
-)
-
 // queueKind is the order in which a Queue hands out its items.
 type queueKind uint8
 

@@ -78,7 +78,7 @@ func (l *Loop) shutdown(ctx context.Context, op string) error {
 		// Running on another goroutine: it finishes the work and closes,
 		// unless it is stopped first, in which case this goroutine takes
 		// over.
-		if l.idle.Load() {
+		if l.isIdle() {
 			l.wakeUp()
 		}
 		select {

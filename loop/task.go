@@ -94,6 +94,7 @@ type task struct {
 	cancels    int32 // asyncio's cancelling() counter
 	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
 	returned   bool  // the body has returned, on its coroutine
+	detached   bool  // woken without its waiter: a stale wake-up may come
 	panicked   *PanicError
 
 	index int32 // position in the loop's task set, -1 once removed
@@ -310,7 +311,7 @@ func (t *task) cancel(cause error) bool {
 		// The waiter refused and will not wake the task: wake it now, so
 		// that it sees the cancellation. Its stale wake-up, if the waiter
 		// ever completes, is skipped (run).
-		t.waiter = nil
+		t.waiter, t.detached = nil, true
 		t.l.CallSoon(t.step)
 	}
 	return true
@@ -389,7 +390,7 @@ func (t *task) run() {
 		t.c = l.coroutine()
 		t.c.job, t.job, t.next = t.job, nil, t.c.next
 	case taskWaiting:
-		if t.waiter != nil && !t.waiter.Done() {
+		if t.detached && t.waiter != nil && !t.waiter.Done() {
 			return // a stale wake-up (see taskState)
 		}
 	default:

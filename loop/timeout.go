@@ -10,12 +10,6 @@ import (
 	"github.com/aio-go/aio/timer"
 )
 
-// ErrTimeout is the error of a timeout that expired: asyncio's
-// TimeoutError. It matches context.DeadlineExceeded too, and never
-// future.ErrCancelled: a timeout is reported instead of the cancellation
-// that enforced it.
-var ErrTimeout error = timeoutError{}
-
 type timeoutError struct{}
 
 func (timeoutError) Error() string { return "loop: timeout" }

@@ -12,10 +12,6 @@ import (
 	"github.com/aio-go/aio/timer"
 )
 
-// ErrEmpty is returned by Wait when it is given no futures: asyncio's
-// "Set of Tasks/Futures is empty".
-var ErrEmpty = errors.New("loop: no futures to wait for")
-
 // WaitMode says when Wait returns: asyncio's return_when. The zero value is
 // AllCompleted, asyncio's default.
 type WaitMode uint8
