@@ -9,27 +9,29 @@ import (
 // A phase is where a loop is in its life. Phases only move forward, and
 // only advance moves them:
 //
-//		open ──Shutdown, Run's end──▶ draining ──tasks cancelled──▶ finishing ──nothing left──┐
-//		  │                               │                            │                      ▼
-//		  │                               └──────ctx ended─────────────┴──▶ expired ──▶ closing ──▶ closed
-//		  └──────────────────────────────────Close──────────────────────────────────────▲
+//	open ──Shutdown, Run's end──▶ draining ──tasks cancelled──▶ finishing ──nothing left──┐
+//	  │                               │                            │                      ▼
+//	  │                               └──────ctx ended─────────────┴──▶ expired ──▶ closing ──▶ closed
+//	  └──────────────────────────────────Close──────────────────────────────────────▲
 //
-//	  - open: the loop accepts everything; it runs (RunForever) and stops
-//	    (Stop) any number of times.
-//	  - draining: a Shutdown (or Run, once its main task is done) has begun.
-//	    CallSoonThreadsafe returns ErrClosed; the loop runs what it accepted.
-//	    At the end of the iteration in progress, the loop goroutine cancels
-//	    every task, once.
-//	  - finishing: the tasks are cancelled, and a task spawned now is
-//	    cancelled at once. The loop runs until nothing is left (quiescent:
-//	    no callback ready or handed in, no task, no executor job), then
-//	    closes. A Stop does not end the run.
-//	  - expired: the Shutdown's ctx ended first: the loop stops at the end of
-//	    the iteration in progress and closes, discarding what is left.
-//	  - closing: Close has begun: unfinished tasks' coroutines are stopped and
-//	    the executor is closed. Only the loop's own callbacks (executor
-//	    results) are still accepted from other goroutines.
-//	  - closed: nothing is accepted; the Done channel is closed.
+// What each phase means:
+//
+//   - open: the loop accepts everything; it runs (RunForever) and stops
+//     (Stop) any number of times.
+//   - draining: a Shutdown (or Run, once its main task is done) has begun.
+//     CallSoonThreadsafe returns ErrClosed; the loop runs what it accepted.
+//     At the end of the iteration in progress, the loop goroutine cancels
+//     every task, once.
+//   - finishing: the tasks are cancelled, and a task spawned now is
+//     cancelled at once. The loop runs until nothing is left (quiescent:
+//     no callback ready or handed in, no task, no executor job), then
+//     closes. A Stop does not end the run.
+//   - expired: the Shutdown's ctx ended first: the loop stops at the end of
+//     the iteration in progress and closes, discarding what is left.
+//   - closing: Close has begun: unfinished tasks' coroutines are stopped and
+//     the executor is closed. Only the loop's own callbacks (executor
+//     results) are still accepted from other goroutines.
+//   - closed: nothing is accepted; the Done channel is closed.
 //
 // The phase is the only lifecycle state. Whether a goroutine runs the loop
 // (running) and whether Stop was asked for (stopping) are not phases: a

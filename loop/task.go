@@ -34,25 +34,27 @@ type canceller interface {
 }
 
 // taskState is where a task is in its life. Only the task's own code
-// (Spawn, step, suspend, finish, and stopTask at Close) changes it:
+// (Spawn, run, suspend, finish, and stopTask at Close) changes it:
 //
-//		pending ──first step──▶ running ──Await, Sleep──▶ waiting ──wake-up──▶ running
-//		   │                     │  ▲                        │
-//		   │                     │  └────────────────────────┘
-//		   │                     └──body returns──▶ done
-//		   ├──cancelled before its first step──▶ done
-//		   └─────────────── Close (from any state but done) ──▶ stopping ──body returns──▶ done
+//	pending ──first step──▶ running ──Await, Sleep──▶ waiting ──wake-up──▶ running
+//	   │                     │  ▲                        │
+//	   │                     │  └────────────────────────┘
+//	   │                     └──body returns──▶ done
+//	   ├──cancelled before its first step──▶ done
+//	   └─────────────── Close (from any state but done) ──▶ stopping ──body returns──▶ done
 //
-//	  - pending: spawned; its first step is scheduled; the body has not begun.
-//	  - running: the body runs, between a step and its next suspension.
-//	  - waiting: the body is suspended: on waiter, whose done-callback is
-//	    the task's wake-up, or with its step scheduled (Sleep(0), or a
-//	    cancellation its waiter refused). A wake-up that finds the task
-//	    waiting on a future that is not done is stale and is skipped.
-//	  - stopping: Close stopped the task's coroutine: the body runs to its
-//	    end, and every suspension fails with ErrClosed at once.
-//	  - done: the body has returned, or never ran; the task's future is
-//	    completed.
+// What each state means:
+//
+//   - pending: spawned; its first step is scheduled; the body has not begun.
+//   - running: the body runs, between a step and its next suspension.
+//   - waiting: the body is suspended: on waiter, whose done-callback is
+//     the task's wake-up, or with its step scheduled (Sleep(0), or a
+//     cancellation its waiter refused). A wake-up that finds the task
+//     waiting on a future that is not done is stale and is skipped.
+//   - stopping: Close stopped the task's coroutine: the body runs to its
+//     end, and every suspension fails with ErrClosed at once.
+//   - done: the body has returned, or never ran; the task's future is
+//     completed.
 //
 // A cancellation request (mustCancel, cause, cancels) is not a state: it
 // is delivered at the task's next resumption or suspension.
