@@ -7,9 +7,9 @@ import "context"
 // loop) until f is done or ctx ends, and returns what Result would. If ctx
 // ends first, Wait returns ctx's error and leaves f untouched.
 //
-// Called on the loop goroutine with f pending, Wait returns ErrWouldDeadlock
-// at once instead of blocking the loop. Inside a task, use Await; in debug
-// mode the loop detects a task body that calls Wait. If the loop is closed
+// Called in loop code with f pending (a callback on the loop goroutine, or
+// any task body), Wait returns ErrWouldDeadlock at once instead of blocking
+// the loop: inside a task, use Await. If the loop is closed
 // while f is pending, Wait returns the loop's error (matching loop.ErrClosed).
 //
 // Safe for concurrent use by multiple goroutines.

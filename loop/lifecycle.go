@@ -214,9 +214,9 @@ func RunUntilComplete[T any](l *Loop, f *future.Future[T]) (T, error) {
 // Unfinished tasks are stopped (their coroutines end). Executor jobs
 // (RunInExecutor, ToThread) that have not reported back have their
 // contexts cancelled and their futures cancelled with ErrClosed; Close
-// then waits for their goroutines to return, reporting through the
-// exception handler which jobs it waits for, and where they were submitted,
-// after one second and then at doubling intervals. Errors nobody retrieved
+// then waits for their goroutines to return, logging at Warn level which
+// jobs it waits for, and where they were submitted, after one second and
+// then at doubling intervals. Errors nobody retrieved
 // are reported. Close is idempotent and returns ErrRunning, changing
 // nothing, while the loop runs.
 //

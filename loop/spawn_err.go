@@ -10,7 +10,7 @@ package loop
 //	t := loop.Go(l, func(co *loop.Coro) error {
 //		return loop.Sleep(co, time.Second)
 //	})
-//	err := loop.Await(co, t) // or t.Await(co)
+//	_, err := t.Await(co)
 //
 // Go panics if body is nil, and, as Spawn does, with an error matching
 // ErrClosed if the loop is closed.
