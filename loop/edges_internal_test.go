@@ -1,8 +1,10 @@
 package loop
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,5 +23,37 @@ func TestCloseDoesNotCountInternalCallbacks(t *testing.T) {
 		require.NoError(t, l.Close())
 		assert.Zero(t, l.Stats().Discarded)
 		assert.Zero(t, reports)
+	})
+}
+
+// fakeResource records what the loop's lifecycle does to it.
+type fakeResource struct {
+	calls   []string
+	untrack func()
+}
+
+func (r *fakeResource) StopAccepting() { r.calls = append(r.calls, "stop accepting") }
+func (r *fakeResource) Close()         { r.calls = append(r.calls, "close") }
+func (r *fakeResource) Join()          { r.calls = append(r.calls, "join") }
+func (r *fakeResource) String() string { return "fake" }
+
+// A resource the loop owns is stopped and waited for by Shutdown, and
+// closed and joined by Close.
+func TestResourcesFollowTheLifecycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New()
+		r := &fakeResource{}
+		r.untrack = l.track(r)
+		l.CallLater(time.Second, func() { r.untrack() }) // the last connection ends
+		require.NoError(t, l.Shutdown(context.Background()))
+		assert.Equal(t, []string{"stop accepting"}, r.calls, "Shutdown waits for the resource to finish")
+		assert.Equal(t, time.Second, l.Now().Sub(l.epoch).Round(time.Second))
+
+		l = New()
+		r = &fakeResource{}
+		r.untrack = l.track(r)
+		require.NoError(t, l.Close())
+		assert.Equal(t, []string{"close", "join"}, r.calls)
+		assert.Panics(t, func() { l.track(&fakeResource{}) }, "a closed loop owns nothing new")
 	})
 }

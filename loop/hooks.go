@@ -12,6 +12,9 @@ func init() {
 		}
 		return l.trackError(err, what)
 	}
+	hooks.Loop.Track = func(s any, r hooks.Resource) func() {
+		return s.(*Loop).track(r)
+	}
 	hooks.Loop.Check = func(s any, op string) {
 		if l, ok := s.(*Loop); ok && l.cfg.debug {
 			l.checkGoroutine(op)

@@ -211,7 +211,8 @@ func RunUntilComplete[T any](l *Loop, f *future.Future[T]) (T, error) {
 // still pending are dropped and counted (Stats().DiscardedTimers), not
 // reported: a heartbeat or the timer of a finished WaitFor is normal.
 //
-// Unfinished tasks are stopped (their coroutines end). Executor jobs
+// Unfinished tasks are stopped (their coroutines end), and the loop's I/O
+// objects are closed and their goroutines joined. Executor jobs
 // (RunInExecutor, ToThread) that have not reported back have their
 // contexts cancelled and their futures cancelled with ErrClosed; Close
 // then waits for their goroutines to return, logging at Warn level which
@@ -235,19 +236,22 @@ func (l *Loop) Close() error {
 // them (a Shutdown whose ctx ended).
 func (l *Loop) closeNow(join bool) {
 	if !l.advance(closing) {
-		if join {
-			l.exec.join(l) // the goroutines a Shutdown left behind
+		if join { // the goroutines a Shutdown left behind
+			l.exec.join(l)
+			l.closeResources(true)
 		}
 		return
 	}
 	l.finishShutdown()
 	// Unfinished tasks end first: their bodies may still schedule.
 	l.tasks.stopAll(l)
+	l.closeResources(false)
 	for _, j := range l.exec.close() {
 		j.dropped()
 	}
 	if join {
 		l.exec.join(l)
+		l.closeResources(true)
 	}
 
 	l.advance(closed)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/internal/sched"
 )
 
@@ -61,6 +62,9 @@ type Loop struct {
 	borrower *task        // the waiting task whose goroutine runs the loop now
 	resumed  bool         // the borrower's own wake-up has run
 	exec     *executor
+
+	resources map[hooks.Resource]struct{} // I/O objects the loop owns (resources.go)
+	unjoined  []hooks.Resource            // closed, their goroutines not yet joined
 }
 
 // The gate bits: a loop-only method that schedules work checks its caller

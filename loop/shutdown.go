@@ -37,7 +37,9 @@ const (
 // still pending then are dropped (and counted, as by Close). So with
 // Shutdown, a CallSoonThreadsafe that returned nil always runs exactly once.
 // Tasks that end with an error other than a cancellation are reported
-// through the exception handler, as Run reports them.
+// through the exception handler, as Run reports them. The loop's I/O
+// objects (servers, connections) stop accepting new work, and Shutdown
+// waits for them to finish, as for tasks.
 //
 // If the loop is not running, Shutdown runs it on the calling goroutine
 // until that work is done; a Stop does not end that run. If it is running on
@@ -126,12 +128,13 @@ func (l *Loop) cancelTasks(op string) {
 	for _, t := range s.tasks {
 		t.cancel(nil)
 	}
+	l.stopAccepting()
 	s.report = l.CallLater(s.delay, l.reportWaiting)
 }
 
 // quiescent reports whether nothing is left that a Shutdown waits for.
 func (l *Loop) quiescent() bool {
-	return l.ready.Len() == 0 && !l.hasRemote.Load() && l.tasks.n == 0 && l.exec.idle()
+	return l.ready.Len() == 0 && !l.hasRemote.Load() && l.tasks.n == 0 && l.exec.idle() && len(l.resources) == 0
 }
 
 // reportWaiting logs what the finishing loop still waits for, and
@@ -158,6 +161,9 @@ func (l *Loop) waitingFor() string {
 	}
 	if jobs := l.exec.describe(); jobs != "" {
 		parts = append(parts, jobs)
+	}
+	if rs := l.describeResources(); rs != "" {
+		parts = append(parts, rs)
 	}
 	if len(parts) == 0 {
 		return "callbacks"

@@ -55,6 +55,10 @@ var Loop struct {
 	// TrackError is told that a future of the scheduler s failed with err;
 	// what describes the future. It returns nil if s is not a loop.
 	TrackError func(s any, err error, what string) ErrorTracker
+	// Track makes the loop s own r until untrack is called (see
+	// Resource). Called on the loop goroutine; it panics if the loop is
+	// closing or closed.
+	Track func(s any, r Resource) (untrack func())
 	// Check panics if the caller may not run loop-only code of s now (see
 	// loop's debug mode); op names the method called. It is called only
 	// while Debugging is not zero.
@@ -65,3 +69,25 @@ var Loop struct {
 // as such a loop starts and removes it as it stops): while it is zero, the
 // checks behind Loop.Check cost one atomic load.
 var Debugging atomic.Int32
+
+// Resource is an I/O object that a loop owns: a server or a transport of
+// package stream, a subprocess, a signal handler. The loop's lifecycle ends
+// it: Shutdown stops it accepting new work and waits for it to untrack
+// itself; Close closes it and joins its goroutines. Its methods are called
+// on the loop goroutine, except Join.
+type Resource interface {
+	// StopAccepting is called once when a Shutdown begins: a server stops
+	// accepting connections; most resources do nothing.
+	StopAccepting()
+	// Close closes the resource at once (Close, or a Shutdown whose ctx
+	// ended). It must not block. No iteration follows it: what the
+	// resource owes its user (a protocol's ConnectionLost) it runs from
+	// Close itself.
+	Close()
+	// Join waits for the goroutines the resource started to return. It is
+	// called after Close, by the goroutine closing the loop.
+	Join()
+	// String describes the resource in the reports of what a Shutdown
+	// waits for.
+	String() string
+}
