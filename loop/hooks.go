@@ -12,6 +12,9 @@ func init() {
 		}
 		return l.trackError(err, what)
 	}
+	hooks.Loop.CallSoonInternal = func(s any, fn func()) bool {
+		return s.(*Loop).callSoonInternal(fn)
+	}
 	hooks.Loop.Track = func(s any, r hooks.Resource) func() {
 		return s.(*Loop).track(r)
 	}

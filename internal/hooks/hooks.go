@@ -55,6 +55,12 @@ var Loop struct {
 	// TrackError is told that a future of the scheduler s failed with err;
 	// what describes the future. It returns nil if s is not a loop.
 	TrackError func(s any, err error, what string) ErrorTracker
+	// CallSoonInternal hands fn to the loop s from any goroutine on behalf
+	// of the loop's own machinery (an I/O resource's goroutines): it is
+	// accepted until the loop is closed, Shutdown included, and it never
+	// counts as the program's discarded work. It reports false once the
+	// loop is closed.
+	CallSoonInternal func(s any, fn func()) bool
 	// Track makes the loop s own r until untrack is called (see
 	// Resource). Called on the loop goroutine; it panics if the loop is
 	// closing or closed.
