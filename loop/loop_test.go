@@ -197,6 +197,7 @@ func TestThreadsafeAndStopWakeIdleLoop(t *testing.T) {
 				begin, exited := make(chan struct{}), make(chan error, 1)
 				go func() {
 					<-begin
+					synctest.Wait() // the loop waits with nothing to do
 					if viaStop {
 						l.Stop()
 						exited <- nil
