@@ -49,6 +49,9 @@
 // into a future; future.Future's Wait blocks a goroutine (never the loop)
 // for a result.
 //
+// Signals: [Loop.AddSignalHandler] and [Loop.RemoveSignalHandler] run a
+// callback on the loop when the process gets a signal.
+//
 // Errors and introspection: the sentinels ([ErrClosed], [ErrRunning],
 // [ErrWrongGoroutine], [ErrOtherLoop], ...), [PanicError],
 // [ExceptionContext], [Loop.CallExceptionHandler], [Loop.Stats].

@@ -57,3 +57,37 @@ func TestResourcesFollowTheLifecycle(t *testing.T) {
 		assert.Panics(t, func() { l.track(&fakeResource{}) }, "a closed loop owns nothing new")
 	})
 }
+
+// daemonResource is a fakeResource that a Shutdown does not wait for.
+type daemonResource struct{ fakeResource }
+
+func (*daemonResource) Daemon() bool { return true }
+
+// A daemon resource (the signal handlers) does not keep Shutdown from
+// finishing, nor appears in what it waits for; Close still closes and
+// joins it.
+func TestDaemonResourceDoesNotBlockShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New()
+		d := &daemonResource{}
+		d.untrack = l.track(d)
+		r := &fakeResource{}
+		r.untrack = l.track(r)
+		assert.Equal(t, "1 I/O resource (fake)", l.describeResources())
+		r.untrack()
+		assert.Equal(t, 1, l.daemons)
+		assert.Empty(t, l.describeResources())
+		require.NoError(t, l.Shutdown(context.Background()))
+		assert.Equal(t, []string{"stop accepting", "close", "join"}, d.calls)
+		assert.Zero(t, l.daemons)
+
+		l = New()
+		d = &daemonResource{}
+		d.untrack = l.track(d)
+		d.untrack()
+		d.untrack() // untracking twice counts once
+		assert.Zero(t, l.daemons)
+		require.NoError(t, l.Close())
+		assert.Empty(t, d.calls)
+	})
+}

@@ -65,6 +65,8 @@ type Loop struct {
 
 	resources map[hooks.Resource]struct{} // I/O objects the loop owns (resources.go)
 	unjoined  []hooks.Resource            // closed, their goroutines not yet joined
+	daemons   int                         // of resources, those a Shutdown does not wait for
+	signals   *signals                    // the signal handlers, while there is one (signals.go)
 }
 
 // The gate bits: a loop-only method that schedules work checks its caller

@@ -10,6 +10,17 @@ import (
 // transports, subprocesses, signal handlers) as it owns its tasks: a
 // Shutdown stops them accepting new work and waits until they are done, and
 // Close closes them and joins their goroutines.
+//
+// A resource whose Daemon method reports true (the signal handlers) never
+// holds up a Shutdown: it does not count for quiescence nor appear in the
+// reports of what a Shutdown waits for. Close still closes and joins it.
+// Daemon must report the same each time.
+type daemon interface{ Daemon() bool }
+
+func isDaemon(r hooks.Resource) bool {
+	d, ok := r.(daemon)
+	return ok && d.Daemon()
+}
 
 // track makes l own r until the returned func is called. It panics with
 // an error matching ErrClosed if the loop is closing or closed.
@@ -23,11 +34,21 @@ func (l *Loop) track(r hooks.Resource) (untrack func()) {
 	if l.resources == nil {
 		l.resources = make(map[hooks.Resource]struct{})
 	}
+	if _, ok := l.resources[r]; !ok && isDaemon(r) {
+		l.daemons++
+	}
 	l.resources[r] = struct{}{}
 	if l.phase() >= finishing {
 		r.StopAccepting()
 	}
-	return func() { delete(l.resources, r) }
+	return func() {
+		if _, ok := l.resources[r]; ok {
+			delete(l.resources, r)
+			if isDaemon(r) {
+				l.daemons--
+			}
+		}
+	}
 }
 
 // stopAccepting tells every resource that a Shutdown has begun.
@@ -45,6 +66,7 @@ func (l *Loop) closeResources(join bool) {
 		l.unjoined = append(l.unjoined, r)
 	}
 	clear(l.resources)
+	l.daemons = 0
 	if join {
 		for _, r := range l.unjoined {
 			r.Join()
@@ -56,12 +78,14 @@ func (l *Loop) closeResources(join bool) {
 // describeResources lists the resources a Shutdown waits for, or returns
 // "" if there is none.
 func (l *Loop) describeResources() string {
-	if len(l.resources) == 0 {
-		return ""
-	}
-	names := make([]string, 0, len(l.resources))
+	var names []string
 	for r := range l.resources {
-		names = append(names, r.String())
+		if !isDaemon(r) {
+			names = append(names, r.String())
+		}
+	}
+	if len(names) == 0 {
+		return ""
 	}
 	return plural(len(names), "I/O resource") + " (" + strings.Join(names, ", ") + ")"
 }

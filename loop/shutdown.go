@@ -134,7 +134,7 @@ func (l *Loop) cancelTasks(op string) {
 
 // quiescent reports whether nothing is left that a Shutdown waits for.
 func (l *Loop) quiescent() bool {
-	return l.ready.Len() == 0 && !l.hasRemote.Load() && l.tasks.n == 0 && l.exec.idle() && len(l.resources) == 0
+	return l.ready.Len() == 0 && !l.hasRemote.Load() && l.tasks.n == 0 && l.exec.idle() && len(l.resources) == l.daemons
 }
 
 // reportWaiting logs what the finishing loop still waits for, and
