@@ -68,24 +68,45 @@ func (e *LimitOverrunError) Error() string {
 // suspending until the bytes it asks for have arrived (Read, ReadExactly,
 // ReadLine, ReadUntil).
 //
-// Invariants:
+// One task at a time reads: a read called while another task waits in one
+// panics. A read that fails consumes nothing, except at the end of the
+// stream, where an *IncompleteReadError hands over what was left. The
+// Reader holds its Source back while it buffers more than twice its limit
+// (see SetSource).
 //
-//  1. At most one read waits at a time, on r.waiter; a read called while
-//     another waits panics. Feed, FeedEOF and SetError wake it.
-//  2. A read consumes bytes only when it returns them: a read that fails
-//     (cancelled, loop closed, SetError, limit overrun) leaves the buffer
-//     as it was. The exception is IncompleteReadError, which hands over
-//     what was left of an ended stream.
-//  3. Flow control, by the limit L: the source is paused when the buffer
-//     holds more than 2L bytes and no read waits for more, and resumed
-//     when a read leaves at most L bytes, or has to wait for more (so that
-//     a read of more than 2L bytes cannot stall). A waiting read may see
-//     the buffer grow past 2L; the source is paused, if need be, as the
-//     read returns.
+// Differences from asyncio:
+//   - After SetError, the bytes buffered are still read first; asyncio
+//     raises the exception from every read at once.
+//   - Any read called while another task waits panics; asyncio raises only
+//     if the second read has to wait too.
+//   - A cancelled read consumes nothing, Read(-1) included (asyncio's loses
+//     the blocks it had gathered).
+//   - Read reports the end with io.EOF, and ReadLine does once the last
+//     partial line is read (asyncio returns b""). An *IncompleteReadError
+//     with nothing read also matches io.EOF.
+//   - ReadLine's limit overrun is a *LimitOverrunError that leaves the
+//     data readable (asyncio discards it and raises ValueError).
+//   - A Feed while a read waits does not pause the source; the read
+//     pauses it, if need be, as it returns.
 //
 // A Reader is made for one loop. Its methods must be called on the loop
 // goroutine.
 type Reader struct {
+	// Invariants:
+	//
+	//  1. At most one read waits at a time, on r.waiter; a read called while
+	//     another waits panics. Feed, FeedEOF and SetError wake it.
+	//  2. A read consumes bytes only when it returns them: a read that fails
+	//     (cancelled, loop closed, SetError, limit overrun) leaves the buffer
+	//     as it was. The exception is IncompleteReadError, which hands over
+	//     what was left of an ended stream.
+	//  3. Flow control, by the limit L: the source is paused when the buffer
+	//     holds more than 2L bytes and no read waits for more, and resumed
+	//     when a read leaves at most L bytes, or has to wait for more (so that
+	//     a read of more than 2L bytes cannot stall). A waiting read may see
+	//     the buffer grow past 2L; the source is paused, if need be, as the
+	//     read returns.
+
 	l      *loop.Loop
 	limit  int
 	buf    []byte // the bytes buffered are buf[off:]
@@ -131,8 +152,9 @@ func (r *Reader) SetSource(s Source) {
 }
 
 // Feed is asyncio's StreamReader.feed_data: it appends a copy of data to the
-// buffer and wakes the waiting read. Feeding no bytes does nothing. It
-// panics if FeedEOF has been called.
+// buffer and wakes the waiting read; if no read waits and the buffer now
+// holds more than twice the limit, it pauses the source. Feeding no bytes
+// does nothing. It panics if FeedEOF has been called.
 //
 // Must be called on the loop goroutine.
 func (r *Reader) Feed(data []byte) {

@@ -675,3 +675,31 @@ func TestReaderResultsDoNotAlias(t *testing.T) {
 	assert.Equal(t, "cdef", string(b))
 	assert.Equal(t, "ghijkl", string(c))
 }
+
+// In debug mode, a Reader method called from another goroutine while the
+// loop runs panics with an error matching loop.ErrWrongGoroutine.
+func TestReaderDebugChecksGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New(loop.WithDebug(true))
+		r := stream.NewReader(l, 0)
+		loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+			return struct{}{}, loop.Sleep(co, time.Second)
+		})
+		var got any
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(time.Second / 2)
+			got = rdPanic(func() { r.Feed([]byte("x")) })
+		}()
+		l.CallLater(2*time.Second, l.Stop)
+		require.NoError(t, l.RunForever())
+		<-done
+		require.NoError(t, l.Close())
+		err, ok := got.(error)
+		require.True(t, ok, "panic value %v", got)
+		assert.ErrorIs(t, err, loop.ErrWrongGoroutine)
+		assert.Contains(t, err.Error(), "stream.Reader.Feed")
+		assert.Equal(t, 0, r.Buffered(), "nothing changed")
+	})
+}
