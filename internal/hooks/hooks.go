@@ -77,10 +77,12 @@ var Loop struct {
 var Debugging atomic.Int32
 
 // Resource is an I/O object that a loop owns: a server or a transport of
-// package stream, a subprocess, a signal handler. The loop's lifecycle ends
-// it: Shutdown stops it accepting new work and waits for it to untrack
-// itself; Close closes it and joins its goroutines. Its methods are called
-// on the loop goroutine, except Join.
+// package stream, a subprocess, the loop's signal handlers. The loop's
+// lifecycle ends it: Shutdown stops it accepting new work and waits for it
+// to untrack itself, unless it has a method Daemon() bool that reports true
+// (signal handlers: they keep working during a Shutdown and never hold it
+// up); Close closes it and joins its goroutines. Its methods are called on
+// the loop goroutine, except Join.
 type Resource interface {
 	// StopAccepting is called once when a Shutdown begins: a server stops
 	// accepting connections; most resources do nothing.
