@@ -38,10 +38,15 @@ func init() {
 func plumb(f any) plumbing {
 	p, ok := f.(plumbing)
 	if !ok {
-		panic(fmt.Sprintf("future: %T is not a future", f))
+		notAFuture(f)
 	}
 	return p
 }
+
+// notAFuture is plumb's panic, out of line so that plumb is inlined.
+//
+//go:noinline
+func notAFuture(f any) { panic(fmt.Sprintf("future: %T is not a future", f)) }
 
 // setOnCancel replaces what Cancel and CancelWithCause do while f is
 // pending: they call fn and report its result, and fn decides when f is
