@@ -117,7 +117,7 @@ func (f *Future[T]) pop() funcs[T] {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
-	f.check("Future.AddDoneCallback")
+	checkLoop(f.s, "Future.AddDoneCallback")
 	id := f.addCallback(funcs[T]{fn: fn})
 	return func() bool { return f.removeCallback(id) }
 }
@@ -127,7 +127,7 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneFunc(fn func()) (remove func() bool) {
-	f.check("Future.AddDoneFunc")
+	checkLoop(f.s, "Future.AddDoneFunc")
 	id := f.addCallback(funcs[T]{fn0: fn})
 	return func() bool { return f.removeCallback(id) }
 }

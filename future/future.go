@@ -83,11 +83,13 @@ func (f *Future[T]) Scheduler() Scheduler { return f.s }
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetResult(v T) bool {
-	f.check("Future.SetResult")
+	checkLoop(f.s, "Future.SetResult")
 	if f.state.Load() != statePending {
 		return false
 	}
-	f.checkOwned("SetResult")
+	if f.x != nil {
+		f.checkOwned("SetResult")
+	}
 	f.value = v
 	f.complete(stateDone)
 	return true
@@ -103,7 +105,7 @@ func (f *Future[T]) SetResult(v T) bool {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetError(err error) bool {
-	f.check("Future.SetError")
+	checkLoop(f.s, "Future.SetError")
 	if err == nil {
 		panic("future: SetError(nil)")
 	}
@@ -131,7 +133,7 @@ func (f *Future[T]) SetError(err error) bool {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) Cancel() bool {
-	f.check("Future.Cancel")
+	checkLoop(f.s, "Future.Cancel")
 	return f.cancel(nil)
 }
 
@@ -143,7 +145,7 @@ func (f *Future[T]) Cancel() bool {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) CancelWithCause(cause error) bool {
-	f.check("Future.CancelWithCause")
+	checkLoop(f.s, "Future.CancelWithCause")
 	return f.cancel(cause)
 }
 
@@ -259,18 +261,21 @@ func (f *Future[T]) ext() *extra[T] {
 	return f.x
 }
 
-// check asks the loop, while a loop is in debug mode, whether the caller
+// checkLoop asks the loop, while a loop is in debug mode, whether the caller
 // may run op, loop-only code, now (hooks.Loop.Check). Otherwise it costs
 // one atomic load.
-func (f *Future[T]) check(op string) {
+func checkLoop(s Scheduler, op string) {
 	if hooks.Debugging.Load() != 0 {
-		f.checkDebug(op)
+		checkDebug(s, op)
 	}
 }
 
-func (f *Future[T]) checkDebug(op string) {
+// checkDebug is checkLoop's call, out of line so that checkLoop is inlined.
+//
+//go:noinline
+func checkDebug(s Scheduler, op string) {
 	if check := hooks.Loop.Check; check != nil {
-		check(f.s, op)
+		check(s, op)
 	}
 }
 

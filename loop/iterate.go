@@ -62,7 +62,9 @@ func (l *Loop) begin(lent bool) bool {
 	if !lent && l.ready.Len() == 0 && !l.stopping.Load() {
 		l.idleWait()
 	}
-	l.collect()
+	if l.hasRemote.Load() || l.timers.Len() > 0 {
+		l.collect()
+	}
 	n := l.ready.Len()
 	if lent && n == 0 {
 		return false
