@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// An Option configures Dial, Listen and Serve.
+// An Option configures Dial, Listen and Serve, and the streams made by
+// OpenConnection, AdoptStreams, StartServer and ServeStreams.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -16,6 +17,7 @@ type config struct {
 	tls       *tls.Config
 	timeout   time.Duration
 	handshake time.Duration
+	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
 }
 
 // DefaultHandshakeTimeout is asyncio's ssl_handshake_timeout default.
@@ -48,4 +50,15 @@ func WithTimeout(d time.Duration) Option {
 // negative means no bound.
 func WithHandshakeTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.handshake = d })
+}
+
+// WithLimit sets the buffer limit of the Readers that OpenConnection,
+// AdoptStreams, StartServer and ServeStreams make (asyncio's limit=); 0
+// means DefaultLimit. Dial, Listen and Serve ignore it. It panics if n is
+// negative.
+func WithLimit(n int) Option {
+	if n < 0 {
+		panic("stream: WithLimit: negative limit")
+	}
+	return optionFunc(func(c *config) { c.limit = n })
 }
