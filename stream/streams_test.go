@@ -1,0 +1,519 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/loop"
+	"github.com/aio-go/aio/stream"
+)
+
+// pipeListener is a net.Listener whose connections are net.Pipe ends:
+// Dial hands the far end to Accept. Its blocked goroutines are durably
+// blocked in a synctest bubble.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (ln *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-ln.conns:
+		return c, nil
+	case <-ln.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (ln *pipeListener) Close() error {
+	ln.once.Do(func() { close(ln.done) })
+	return nil
+}
+
+func (ln *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// Dial returns the client end of a new connection; it blocks until the
+// server accepts it.
+func (ln *pipeListener) Dial() net.Conn {
+	a, b := net.Pipe()
+	select {
+	case ln.conns <- b:
+	case <-ln.done:
+		b.Close()
+	}
+	return a
+}
+
+// upperLines is a line server's handler: each line back in upper case,
+// until the peer's EOF.
+func upperLines(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+	for {
+		line, err := r.ReadLine(co)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.WriteString(strings.ToUpper(string(line))); err != nil {
+			return err
+		}
+		if err := w.Drain(co); err != nil {
+			return err
+		}
+	}
+}
+
+// dialStreams connects to ln from the loop: the blocking Dial runs on an
+// executor goroutine.
+func dialStreams(co *loop.Coro, ln *pipeListener) (*stream.Reader, *stream.Writer, error) {
+	c, err := loop.ToThread(co, func(context.Context) (net.Conn, error) { return ln.Dial(), nil })
+	if err != nil {
+		return nil, nil, err
+	}
+	r, w := stream.AdoptStreams(co.Loop(), c)
+	return r, w, nil
+}
+
+func TestStreamsLineEcho(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		var got []string
+		var lostErr error
+		run(t, func(co *loop.Coro) error {
+			srv := stream.ServeStreams(co.Loop(), ln, upperLines)
+			r, w, err := dialStreams(co, ln)
+			if err != nil {
+				return err
+			}
+			for _, s := range []string{"hello\n", "streams\n"} {
+				if err := w.WriteString(s); err != nil {
+					return err
+				}
+				line, err := r.ReadLine(co)
+				if err != nil {
+					return err
+				}
+				got = append(got, string(line))
+			}
+			w.Close()
+			lostErr = w.WaitClosed(co)
+			srv.Close()
+			return srv.WaitClosed(co)
+		})
+		assert.Equal(t, []string{"HELLO\n", "STREAMS\n"}, got)
+		assert.NoError(t, lostErr)
+	})
+}
+
+// TestReadsThroughTransport: ReadLine and ReadExactly see the bytes as
+// one stream, however the peer's writes cut them.
+func TestReadsThroughTransport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		body := bytes.Repeat([]byte("0123456789"), 10_000) // 100 kB, several read buffers
+		wait := peer(b, func(c net.Conn) {
+			for _, piece := range []string{"GET", " /x\r", "\nlen", "gth 100000\n"} {
+				c.Write([]byte(piece))
+			}
+			for rest := body; len(rest) > 0; {
+				n := min(len(rest), 777)
+				c.Write(rest[:n])
+				rest = rest[n:]
+			}
+			c.Write([]byte("tail without newline"))
+			c.Close()
+		})
+		var lines []string
+		var got, tail []byte
+		var endErr error
+		run(t, func(co *loop.Coro) error {
+			r, w := stream.AdoptStreams(co.Loop(), a)
+			defer w.Close()
+			for range 2 {
+				line, err := r.ReadLine(co)
+				if err != nil {
+					return err
+				}
+				lines = append(lines, string(line))
+			}
+			var err error
+			if got, err = r.ReadExactly(co, len(body)); err != nil {
+				return err
+			}
+			if tail, err = r.ReadLine(co); err != nil {
+				return err
+			}
+			_, endErr = r.ReadLine(co)
+			return nil
+		})
+		wait()
+		assert.Equal(t, []string{"GET /x\r\n", "length 100000\n"}, lines)
+		assert.True(t, bytes.Equal(body, got))
+		assert.Equal(t, "tail without newline", string(tail))
+		assert.ErrorIs(t, endErr, io.EOF)
+	})
+}
+
+// TestDrain: Drain returns at once under the high-water mark, suspends
+// above it while the peer does not read, and returns once the peer reads.
+func TestDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		const total = 1 << 20
+		startReading := make(chan struct{})
+		var got int64
+		wait := peer(b, func(c net.Conn) {
+			<-startReading
+			got, _ = io.Copy(io.Discard, c)
+			c.Close()
+		})
+		var smallErr, drainErr error
+		var doneBeforeRead bool
+		var buffered int
+		run(t, func(co *loop.Coro) error {
+			_, w := stream.AdoptStreams(co.Loop(), a)
+			w.Write([]byte("small"))
+			smallErr = w.Drain(co) // within the high-water mark: at once
+			w.Write(make([]byte, total))
+			buffered = w.Transport().WriteBufferSize()
+			drain := loop.Go(co.Loop(), w.Drain)
+			synctestWait(co)
+			doneBeforeRead = drain.Done()
+			close(startReading)
+			_, drainErr = drain.Await(co)
+			w.Close()
+			return w.WaitClosed(co)
+		})
+		wait()
+		assert.NoError(t, smallErr)
+		assert.Greater(t, buffered, stream.DefaultHighWater)
+		assert.False(t, doneBeforeRead, "Drain waits while the peer does not read")
+		assert.NoError(t, drainErr)
+		assert.Equal(t, int64(total+len("small")), got)
+	})
+}
+
+// TestDrainPeerGone: a Drain waiting when the peer goes returns the write
+// error, and so does every Drain and WaitClosed after it: none hangs.
+func TestDrainPeerGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		var drainErr, laterDrain, closedErr, closedAgain, writeErr error
+		run(t, func(co *loop.Coro) error {
+			_, w := stream.AdoptStreams(co.Loop(), a)
+			w.Write(make([]byte, 1<<20))
+			drain := loop.Go(co.Loop(), w.Drain)
+			synctestWait(co)
+			b.Close() // the peer goes without reading
+			_, drainErr = drain.Await(co)
+			laterDrain = w.Drain(co)
+			closedErr = w.WaitClosed(co)
+			closedAgain = w.WaitClosed(co)
+			writeErr = w.Write([]byte("x"))
+			return nil
+		})
+		assert.ErrorIs(t, drainErr, io.ErrClosedPipe)
+		var op *stream.OpError
+		assert.ErrorAs(t, drainErr, &op)
+		assert.ErrorIs(t, laterDrain, io.ErrClosedPipe)
+		assert.ErrorIs(t, closedErr, io.ErrClosedPipe)
+		assert.ErrorIs(t, closedAgain, io.ErrClosedPipe)
+		assert.ErrorIs(t, writeErr, stream.ErrClosed)
+	})
+}
+
+// TestDrainAfterClose: Close wakes a waiting Drain, and a Drain after
+// Close returns at once; both with ErrClosed.
+func TestDrainAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		release := make(chan struct{})
+		wait := peer(b, func(c net.Conn) { <-release; io.Copy(io.Discard, c); c.Close() })
+		var waiting, after, closed error
+		run(t, func(co *loop.Coro) error {
+			_, w := stream.AdoptStreams(co.Loop(), a)
+			w.Write(make([]byte, 1<<20))
+			drain := loop.Go(co.Loop(), w.Drain)
+			synctestWait(co)
+			w.Close()
+			_, waiting = drain.Await(co)
+			after = w.Drain(co)
+			close(release)
+			closed = w.WaitClosed(co)
+			return nil
+		})
+		wait()
+		assert.ErrorIs(t, waiting, stream.ErrClosed)
+		assert.ErrorIs(t, after, stream.ErrClosed)
+		assert.NoError(t, closed, "Close flushed everything to the peer")
+	})
+}
+
+func TestWaitClosed(t *testing.T) {
+	t.Run("after Close, and again long after", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			wait := peer(b, func(c net.Conn) { io.Copy(io.Discard, c); c.Close() })
+			var first, second error
+			var closing bool
+			run(t, func(co *loop.Coro) error {
+				_, w := stream.AdoptStreams(co.Loop(), a)
+				w.WriteString("bye")
+				w.Close()
+				w.Close()
+				closing = w.IsClosing()
+				first = w.WaitClosed(co)
+				synctestWait(co)
+				second = w.WaitClosed(co)
+				return nil
+			})
+			wait()
+			assert.True(t, closing)
+			assert.NoError(t, first)
+			assert.NoError(t, second)
+		})
+	})
+	t.Run("called once the connection is gone", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			boom := errors.New("connection reset by peer")
+			b.Close()
+			var readErr, closedErr error
+			run(t, func(co *loop.Coro) error {
+				r, w := stream.AdoptStreams(co.Loop(), &failingConn{Conn: a, err: boom})
+				_, readErr = r.ReadLine(co)
+				synctestWait(co) // ConnectionLost has run
+				closedErr = w.WaitClosed(co)
+				return nil
+			})
+			assert.ErrorIs(t, readErr, boom)
+			assert.ErrorIs(t, closedErr, boom)
+		})
+	})
+}
+
+func TestStreamsHalfClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := halfPipe()
+		var request []byte
+		wait := peer(b, func(c net.Conn) {
+			request, _ = io.ReadAll(c) // until the Writer's WriteEOF
+			c.Write([]byte("response"))
+			c.Close()
+		})
+		var can bool
+		var eofErr, lateErr, lostErr error
+		var response []byte
+		run(t, func(co *loop.Coro) error {
+			r, w := stream.AdoptStreams(co.Loop(), a)
+			can = w.CanWriteEOF()
+			w.WriteString("request")
+			eofErr = w.WriteEOF()
+			lateErr = w.WriteString("late")
+			var err error
+			if response, err = r.Read(co, -1); err != nil {
+				return err
+			}
+			w.Close()
+			lostErr = w.WaitClosed(co)
+			return nil
+		})
+		wait()
+		assert.True(t, can)
+		assert.NoError(t, eofErr)
+		assert.ErrorIs(t, lateErr, stream.ErrWriteAfterEOF)
+		assert.Equal(t, "request", string(request))
+		assert.Equal(t, "response", string(response))
+		assert.NoError(t, lostErr)
+	})
+}
+
+// TestHandlerFailureReported: a handler's error or panic goes to the
+// exception handler, naming the connection, and its Writer is closed.
+func TestHandlerFailureReported(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name    string
+		handler func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error
+		check   func(t *testing.T, err error)
+	}{
+		{
+			name: "error",
+			handler: func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+				w.WriteString("partial answer")
+				return boom
+			},
+			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, boom) },
+		},
+		{
+			name: "panic",
+			handler: func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+				w.WriteString("partial answer")
+				panic("bad handler")
+			},
+			check: func(t *testing.T, err error) {
+				var pe *loop.PanicError
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, "bad handler", pe.Value)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ln := newPipeListener()
+				var reported []loop.ExceptionContext
+				var got []byte
+				_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+					srv := stream.ServeStreams(co.Loop(), ln, tt.handler)
+					r, w, err := dialStreams(co, ln)
+					if err != nil {
+						return struct{}{}, err
+					}
+					if got, err = r.Read(co, -1); err != nil { // until the server closes
+						return struct{}{}, err
+					}
+					w.Close()
+					srv.Close()
+					return struct{}{}, srv.WaitClosed(co)
+				}, loop.WithExceptionHandler(func(c loop.ExceptionContext) { reported = append(reported, c) }))
+				require.NoError(t, err)
+				assert.Equal(t, "partial answer", string(got))
+				require.Len(t, reported, 1)
+				assert.Contains(t, reported[0].Message, "stream: handler of stream.Transport(")
+				tt.check(t, reported[0].Err)
+			})
+		})
+	}
+}
+
+// TestShutdownCancelsHandlers: a loop Shutdown cancels a handler waiting
+// in ReadLine, closes its connection and returns.
+func TestShutdownCancelsHandlers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var reported []loop.ExceptionContext
+		l := loop.New(loop.WithExceptionHandler(func(c loop.ExceptionContext) { reported = append(reported, c) }))
+		ln := newPipeListener()
+		started := future.New[struct{}](l)
+		var handlerErr error
+		srvReady := future.New[struct{}](l)
+		l.CallSoon(func() {
+			stream.ServeStreams(l, ln, func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+				started.SetResult(struct{}{})
+				_, handlerErr = r.ReadLine(co)
+				return handlerErr
+			})
+			srvReady.SetResult(struct{}{})
+		})
+		_, err := loop.RunUntilComplete(l, srvReady)
+		require.NoError(t, err)
+		var fromServer []byte
+		wait := peer(ln.Dial(), func(c net.Conn) { fromServer, _ = io.ReadAll(c); c.Close() })
+		_, err = loop.RunUntilComplete(l, started)
+		require.NoError(t, err)
+		require.NoError(t, l.Shutdown(context.Background()))
+		wait()
+		assert.ErrorIs(t, handlerErr, future.ErrCancelled)
+		assert.Empty(t, fromServer)
+		assert.Empty(t, reported)
+	})
+}
+
+// TestLoopCloseWithLiveStreams: Close stops tasks waiting in ReadLine,
+// Drain and WaitClosed, aborts their connections, and leaves no goroutine
+// (synctest.Test fails if one stays blocked).
+func TestLoopCloseWithLiveStreams(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		var peers []func()
+		var errs [3]error
+		ready := future.New[struct{}](l)
+		l.CallSoon(func() {
+			adopt := func(peerFn func(net.Conn)) (*stream.Reader, *stream.Writer) {
+				a, b := net.Pipe()
+				peers = append(peers, peer(b, peerFn))
+				return stream.AdoptStreams(l, a)
+			}
+			silent := func(c net.Conn) { io.Copy(io.Discard, c) }
+			stuck := func(c net.Conn) { <-l.Done(); c.Close() }
+			r0, _ := adopt(silent)
+			loop.Go(l, func(co *loop.Coro) error { _, errs[0] = r0.ReadLine(co); return errs[0] })
+			_, w1 := adopt(stuck)
+			w1.Write(make([]byte, 1<<20))
+			loop.Go(l, func(co *loop.Coro) error { errs[1] = w1.Drain(co); return errs[1] })
+			_, w2 := adopt(silent)
+			loop.Go(l, func(co *loop.Coro) error { errs[2] = w2.WaitClosed(co); return errs[2] })
+			loop.Go(l, func(co *loop.Coro) error {
+				synctestWait(co)
+				ready.SetResult(struct{}{})
+				return nil
+			})
+		})
+		_, err := loop.RunUntilComplete(l, ready)
+		require.NoError(t, err)
+		require.NoError(t, l.Close())
+		for _, p := range peers {
+			p()
+		}
+		for i, err := range errs {
+			assert.ErrorIs(t, err, loop.ErrClosed, "task %d", i)
+		}
+	})
+}
+
+func TestWithLimit(t *testing.T) {
+	long := strings.Repeat("x", stream.DefaultLimit+10) + "\n"
+	for _, tt := range []struct {
+		limit, want int
+		line        string
+	}{
+		{limit: 4, want: 4, line: "longer than four\n"},
+		{limit: 0, want: stream.DefaultLimit, line: long},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			wait := peer(b, func(c net.Conn) { c.Write([]byte(tt.line)); io.Copy(io.Discard, c); c.Close() })
+			var err error
+			var buffered int
+			run(t, func(co *loop.Coro) error {
+				r, w := stream.AdoptStreams(co.Loop(), a, stream.WithLimit(tt.limit))
+				defer w.Close()
+				_, err = r.ReadLine(co)
+				buffered = r.Buffered()
+				return nil
+			})
+			wait()
+			var over *stream.LimitOverrunError
+			require.ErrorAs(t, err, &over)
+			assert.Equal(t, tt.want, over.Limit)
+			assert.Positive(t, buffered, "the data stays readable")
+		})
+	}
+}
+
+func TestStreamsMisuse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := loop.New()
+		defer l.Close()
+		assert.PanicsWithValue(t, "stream: WithLimit: negative limit", func() { stream.WithLimit(-1) })
+		assert.PanicsWithValue(t, "stream: StartServer: nil handler", func() { stream.StartServer(l, "tcp", "127.0.0.1:0", nil) })
+		assert.PanicsWithValue(t, "stream: ServeStreams: nil handler", func() { stream.ServeStreams(l, newPipeListener(), nil) })
+	})
+}
