@@ -2,12 +2,14 @@ package stream_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 
@@ -516,4 +518,119 @@ func TestStreamsMisuse(t *testing.T) {
 		assert.PanicsWithValue(t, "stream: StartServer: nil handler", func() { stream.StartServer(l, "tcp", "127.0.0.1:0", nil) })
 		assert.PanicsWithValue(t, "stream: ServeStreams: nil handler", func() { stream.ServeStreams(l, newPipeListener(), nil) })
 	})
+}
+
+// Loopback: streams over real sockets, outside synctest.
+
+// echoStreams is a server handler that copies the peer's bytes back,
+// draining after each chunk, until the peer's EOF.
+func echoStreams(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+	for {
+		b, err := r.Read(co, 64<<10)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.Write(b); err != nil {
+			return err
+		}
+		if err := w.Drain(co); err != nil {
+			return err
+		}
+	}
+}
+
+// streamsThrough starts a streams echo server with srvOpts, sends payload
+// through it with OpenConnection and dialOpts, writing in pieces with a
+// Drain after each, then WriteEOF, and returns what came back and how many
+// of the Drains found the buffer above the high-water mark.
+func streamsThrough(t *testing.T, payload []byte, srvOpts, dialOpts []stream.Option) (echoed []byte, pausedDrains int) {
+	t.Helper()
+	var reported []loop.ExceptionContext
+	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+		l := co.Loop()
+		srv, err := stream.StartServer(l, "tcp", "127.0.0.1:0", echoStreams, srvOpts...)
+		if err != nil {
+			return struct{}{}, err
+		}
+		r, w, err := stream.OpenConnection(co, "tcp", srv.Addr().String(), dialOpts...)
+		if err != nil {
+			return struct{}{}, err
+		}
+		reading := loop.Spawn(l, func(co *loop.Coro) ([]byte, error) { return r.Read(co, -1) })
+		const piece = 256 << 10
+		for rest := payload; len(rest) > 0; {
+			n := min(len(rest), piece)
+			if err := w.Write(rest[:n]); err != nil {
+				return struct{}{}, err
+			}
+			rest = rest[n:]
+			if w.Transport().WriteBufferSize() > stream.DefaultHighWater {
+				pausedDrains++
+			}
+			if err := w.Drain(co); err != nil {
+				return struct{}{}, err
+			}
+		}
+		if err := w.WriteEOF(); err != nil {
+			return struct{}{}, err
+		}
+		if echoed, err = reading.Await(co); err != nil {
+			return struct{}{}, err
+		}
+		w.Close()
+		if err := w.WaitClosed(co); err != nil {
+			return struct{}{}, err
+		}
+		srv.Close()
+		return struct{}{}, srv.WaitClosed(co)
+	}, loop.WithExceptionHandler(func(c loop.ExceptionContext) { reported = append(reported, c) }))
+	require.NoError(t, err)
+	assert.Empty(t, reported)
+	return echoed, pausedDrains
+}
+
+func TestStreamsTCPEcho(t *testing.T) {
+	payload := bytes.Repeat([]byte("line of text\n"), 1000)
+	echoed, _ := streamsThrough(t, payload, nil, nil)
+	assert.True(t, bytes.Equal(payload, echoed))
+}
+
+// TestStreamsTLSDrain: Drain over TLS suspends and resumes as over TCP
+// (asyncio's SSL transport once never resumed it), with a write far above
+// the high-water mark.
+func TestStreamsTLSDrain(t *testing.T) {
+	cert, pool := selfSigned(t)
+	size := 16 << 20
+	if testing.Short() {
+		size = 2 << 20
+	}
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	echoed, pausedDrains := streamsThrough(t, payload,
+		[]stream.Option{stream.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}})},
+		[]stream.Option{stream.WithTLS(&tls.Config{RootCAs: pool})})
+	assert.Equal(t, len(payload), len(echoed))
+	assert.True(t, bytes.Equal(payload, echoed))
+	assert.Positive(t, pausedDrains, "some Drains had to wait")
+}
+
+// TestOpenConnectionRefused: OpenConnection returns Dial's error.
+func TestOpenConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	var dialErr error
+	var r *stream.Reader
+	run(t, func(co *loop.Coro) error {
+		r, _, dialErr = stream.OpenConnection(co, "tcp", addr)
+		return nil
+	})
+	assert.ErrorIs(t, dialErr, syscall.ECONNREFUSED)
+	assert.Nil(t, r)
 }
