@@ -42,6 +42,11 @@
 //   - [Transport] writes ([Transport.Write], [Transport.WriteBuffers],
 //     [Transport.WriteEOF]), pauses reading, closes ([Transport.Close],
 //     [Transport.Abort]) and sets the write-buffer limits.
+//   - Streams, asyncio's high-level API, for code that reads in a task
+//     rather than in callbacks: [OpenConnection] and [AdoptStreams] return
+//     a [Reader] and a [Writer]; [StartServer] and [ServeStreams] run a
+//     handler task per connection. [Writer.Drain] is the flow control,
+//     [Writer.WaitClosed] the end; [WithLimit] sets the Reader's limit.
 //
 // # Concurrency
 //
@@ -110,4 +115,11 @@
 //     under a connection passes an error matching loop.ErrClosed.
 //   - A read or write error is fatal, as in asyncio, and is the error
 //     ConnectionLost gets; there is no separate error callback.
+//   - There is no start_tls (nor Writer.StartTLS): upgrading a live
+//     transport needs its reader goroutine stopped at a chunk boundary
+//     without losing the bytes of a read in progress (the peer's
+//     ClientHello may already be in it), its writer flushed, and the conduit
+//     restarted over tls.Client or tls.Server with those bytes put back in
+//     front; the conduit has no such hand-over yet. Use WithTLS to make a
+//     connection TLS from the start.
 package stream
