@@ -1,5 +1,5 @@
 // Command echo is an echo server on stream's protocol API (asyncio's
-// create_server with a Protocol): everything a client sends comes back,
+// create_server with a Protocol) or its streams API (start_server): everything a client sends comes back,
 // and a client's EOF closes its connection once the echo is written. It
 // shows flow control too: while a client does not read, the server stops
 // reading from it (PauseWriting pauses reading), so memory stays bounded.
@@ -15,9 +15,8 @@
 //	nc 127.0.0.1 PORT                      # in another terminal; type, and it echoes
 //
 // -listen ADDR sets the address (127.0.0.1:0, any free port, by default);
-// -api streams selects the streams API (a Reader and a Writer per
-// connection) instead of the protocol API, and fails while package stream
-// does not have it.
+// -api streams selects the streams API (a task with a Reader and a Writer
+// per connection) instead of the protocol API.
 package main
 
 import (
@@ -25,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"syscall"
@@ -101,10 +101,28 @@ func serveProtocol(l *loop.Loop, addr string) (*stream.Server, error) {
 	return stream.Listen(l, "tcp", addr, func() stream.Protocol { return &echo{} })
 }
 
-// serveStreams is meant to serve with the streams API; package stream does
-// not have it yet.
+// serveStreams serves with the streams API (asyncio's start_server): each
+// connection's handler is a task that reads what arrives and writes it
+// back, waiting in Drain while the client does not read. When it returns,
+// its Writer is closed.
 func serveStreams(l *loop.Loop, addr string) (*stream.Server, error) {
-	return nil, errors.New("the streams API is not available")
+	return stream.StartServer(l, "tcp", addr, func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+		for {
+			b, err := r.Read(co, 64<<10)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := w.Write(b); err != nil {
+				return err
+			}
+			if err := w.Drain(co); err != nil {
+				return err
+			}
+		}
+	})
 }
 
 // echo writes back what it receives. It is a stream.WritePauser: while its

@@ -144,9 +144,13 @@ func TestEchoFlowControl(t *testing.T) {
 // at the first SIGINT or SIGTERM, once its connections have ended.
 func TestProgram(t *testing.T) {
 	bin := build(t)
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			p := start(t, bin)
+	for _, run := range []struct {
+		sig syscall.Signal
+		api string
+	}{{syscall.SIGTERM, "protocol"}, {syscall.SIGINT, "protocol"}, {syscall.SIGTERM, "streams"}, {syscall.SIGINT, "streams"}} {
+		sig := run.sig
+		t.Run(sig.String()+"/"+run.api, func(t *testing.T) {
+			p := start(t, bin, "-api", run.api)
 			c := p.dial(t)
 			for _, msg := range []string{"hello\n", "how are you?\n", "bye\n"} {
 				echoOnce(t, c, msg)
@@ -214,11 +218,6 @@ func TestProgram(t *testing.T) {
 
 const shuttingDown = "shutting down (a second signal exits now)"
 
-func TestStreamsNotAvailable(t *testing.T) {
-	_, err := serveStreams(nil, "127.0.0.1:0")
-	assert.EqualError(t, err, "the streams API is not available")
-}
-
 // build builds the program into a temporary directory.
 func build(t *testing.T) string {
 	t.Helper()
@@ -263,11 +262,11 @@ func (b *lockedBuffer) String() string {
 
 // start runs bin on 127.0.0.1:0 and reads the address it prints. A
 // deadline, a guard only, kills the program if a test hangs.
-func start(t *testing.T, bin string) *program {
+func start(t *testing.T, bin string, args ...string) *program {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
-	p := &program{cmd: exec.CommandContext(ctx, bin, "-listen", "127.0.0.1:0")}
+	p := &program{cmd: exec.CommandContext(ctx, bin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)}
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
