@@ -14,11 +14,6 @@ import (
 	"github.com/aio-go/aio/loop"
 )
 
-// ErrSendQueueFull: SendTo found the send queue of a DatagramTransport at
-// its bound (4096 datagrams, or 1 MiB, waiting or being sent); the
-// datagram was not queued.
-var ErrSendQueueFull = errors.New("stream: datagram send queue full")
-
 // Limits of a datagram endpoint. maxDatagram is the read buffer, allocated
 // once per endpoint: a longer datagram is truncated to it. The send queue
 // is bounded by both counts, so that its memory is too; a datagram longer

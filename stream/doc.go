@@ -1,4 +1,5 @@
-// Package stream is asyncio's transports and protocols over any net.Conn:
+// Package stream is asyncio's transports and protocols, streams and
+// datagram endpoints, over any net.Conn or net.PacketConn:
 // TCP, Unix sockets, crypto/tls and net.Pipe. A connection costs no task:
 // its Protocol's callbacks run on the loop goroutine, and its Transport's
 // Write never blocks.
@@ -47,6 +48,9 @@
 //     a [Reader] and a [Writer]; [StartServer] and [ServeStreams] run a
 //     handler task per connection. [Writer.Drain] is the flow control,
 //     [Writer.WaitClosed] the end; [WithLimit] sets the Reader's limit.
+//   - Datagrams (UDP): [ListenPacket] and [AdoptPacket] make a
+//     [DatagramTransport] ([DatagramTransport.SendTo]) for a
+//     [DatagramProtocol].
 //
 // # Concurrency
 //

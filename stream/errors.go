@@ -17,6 +17,10 @@ var (
 	// ErrTLSHandshake: the TLS handshake failed; the error also wraps
 	// crypto/tls's own.
 	ErrTLSHandshake = errors.New("stream: TLS handshake failed")
+	// ErrSendQueueFull: SendTo found the send queue of a DatagramTransport at
+	// its bound (4096 datagrams, or 1 MiB, waiting or being sent); the
+	// datagram was not queued.
+	ErrSendQueueFull = errors.New("stream: datagram send queue full")
 )
 
 // OpError is the error of a transport, dial or server operation: the
