@@ -83,12 +83,11 @@ func (f *Future[T]) Scheduler() Scheduler { return f.s }
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) SetResult(v T) bool {
-	checkLoop(f.s, "Future.SetResult")
+	if f.x != nil || hooks.Debugging.Load() != 0 {
+		f.checkSet("Future.SetResult", "SetResult")
+	}
 	if f.state.Load() != statePending {
 		return false
-	}
-	if f.x != nil {
-		f.checkOwned("SetResult")
 	}
 	f.value = v
 	f.complete(stateDone)
@@ -282,9 +281,23 @@ func checkDebug(s Scheduler, op string) {
 // checkOwned panics if the pending f is owned: only its owner completes it.
 func (f *Future[T]) checkOwned(op string) {
 	if f.x != nil && f.x.err == errOwned {
-		panic(&ownedError{op})
+		panicOwned(op)
 	}
 }
+
+// checkSet is SetResult's checks, out of its common path: the loop's (in
+// debug mode), then the owner's, for a pending future.
+func (f *Future[T]) checkSet(loopOp, op string) {
+	checkLoop(f.s, loopOp)
+	if f.state.Load() == statePending {
+		f.checkOwned(op)
+	}
+}
+
+// panicOwned is the panic of SetResult and SetError on an owned future.
+//
+//go:noinline
+func panicOwned(op string) { panic(&ownedError{op}) }
 
 func (f *Future[T]) retrieved() {
 	if f.x == nil {
