@@ -45,7 +45,7 @@ func (l *Loop) OnLoop() bool {
 // task bodies, and the function that runs callbacks.
 const (
 	taskBodyFrame = "github.com/aio-go/aio/loop.(*coroutine).serve"
-	callbackFrame = "github.com/aio-go/aio/loop.(*Loop).runCallbacks"
+	callbackFrame = "github.com/aio-go/aio/loop.(*Loop).driveRecovering"
 )
 
 // inTaskBody reports whether the calling goroutine is a task body's
@@ -173,7 +173,7 @@ type debugCall struct {
 	arg any
 }
 
-// runTimed runs one callback in debug mode (runCallbacks): it is timed,
+// runTimed runs one callback in debug mode (driveRecovering): it is timed,
 // and logged if it is slower than the threshold.
 func (l *Loop) runTimed(f func(), fn func(any), arg any) {
 	if f != nil {

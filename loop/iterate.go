@@ -2,7 +2,8 @@ package loop
 
 import "time"
 
-// One iteration, asyncio's _run_once, is begin followed by runCallbacks:
+// One iteration, asyncio's _run_once, is begin followed by the run of its
+// snapshot in driveRecovering:
 //
 //  1. Drop cancelled timers from the heap (rebuild it if too many are
 //     cancelled).
@@ -16,7 +17,7 @@ import "time"
 //
 // Whoever runs the loop runs this code: the loop goroutine (RunForever,
 // RunUntilComplete, Shutdown), and a waiting task lending its goroutine
-// (lend.go). Debug mode is a branch in runCallbacks, not another loop.
+// (lend.go). Debug mode is a branch in that run, not another loop.
 
 // drive runs iterations until done reports true at the end of one. A
 // lending task (lent) stops instead of waiting when nothing is ready, and
@@ -43,8 +44,25 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			}
 		}()
 	}
+	debug := l.cfg.debug
 	for {
-		l.runCallbacks()
+		// The rest of the current iteration's snapshot: this is the only
+		// place where callbacks are called. On a lent goroutine it stops
+		// early when the borrower's own wake-up has run (lend.go, rule 3).
+		for l.left > 0 && !l.resumed {
+			l.left--
+			fn, afn, arg := l.ready.Pop()
+			switch {
+			case debug:
+				l.runTimed(fn, afn, arg)
+			case fn != nil:
+				l.stats.CallbacksRun++
+				fn()
+			case afn != nil:
+				l.stats.CallbacksRun++
+				afn(arg)
+			}
+		}
 		// done is called only when the loop may have to stop: while it is
 		// open and no Stop is pending, neither run ends.
 		if l.resumed || (l.stopping.Load() || l.phase() != open) && done() || !l.begin(lent) {
@@ -88,27 +106,6 @@ func (l *Loop) collect() {
 				break
 			}
 			l.ready.PushTimer(s)
-		}
-	}
-}
-
-// runCallbacks runs the rest of the current iteration's snapshot: it is
-// the only place where callbacks are called. It stops early on a lent
-// goroutine when the borrower's own wake-up has run (lend.go, rule 3).
-func (l *Loop) runCallbacks() {
-	debug := l.cfg.debug
-	for l.left > 0 && !l.resumed {
-		l.left--
-		fn, afn, arg := l.ready.Pop()
-		switch {
-		case debug:
-			l.runTimed(fn, afn, arg)
-		case fn != nil:
-			l.stats.CallbacksRun++
-			fn()
-		case afn != nil:
-			l.stats.CallbacksRun++
-			afn(arg)
 		}
 	}
 }
