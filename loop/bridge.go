@@ -1,10 +1,6 @@
 package loop
 
 import (
-	"context"
-	"runtime"
-	"time"
-
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/internal/hooks"
 )
@@ -69,15 +65,10 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 	if ch == nil {
 		panic("loop: FromChan: nil channel (a receive from it never completes)")
 	}
-	l.checkGoroutine("FromChan")
-	if l.IsClosing() {
-		panic(&opError{"FromChan", ErrClosed})
-	}
+	j := l.newJob("FromChan")
+	ctx, cancel := j.ctx, j.cancel
 	f := future.New[T](l)
 	e := l.exec
-	ctx, cancel := context.WithCancel(e.ctx)
-	j := &job{ctx: ctx, cancel: cancel, submitted: time.Now()}
-	runtime.Callers(2, j.pcs[:])
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

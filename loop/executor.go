@@ -46,6 +46,20 @@ type job struct {
 	submitted time.Time
 }
 
+// newJob begins a job for op, on the loop goroutine: it panics with an
+// error matching ErrClosed if the loop is closing, and records where the
+// job was submitted (op's caller).
+func (l *Loop) newJob(op string) *job {
+	l.checkGoroutine(op)
+	if l.IsClosing() {
+		panic(&opError{op, ErrClosed})
+	}
+	ctx, cancel := context.WithCancel(l.exec.ctx)
+	j := &job{ctx: ctx, cancel: cancel, submitted: time.Now()}
+	runtime.Callers(3, j.pcs[:])
+	return j
+}
+
 func newExecutor() *executor {
 	e := &executor{jobs: make(map[*job]struct{}), running: make(map[*job]struct{})}
 	e.cond = sync.NewCond(&e.mu)
@@ -197,15 +211,10 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 	if fn == nil {
 		panic("loop: RunInExecutor: nil func")
 	}
-	l.checkGoroutine("RunInExecutor")
-	if l.IsClosing() {
-		panic(&opError{"RunInExecutor", ErrClosed})
-	}
+	j := l.newJob("RunInExecutor")
+	cancel := j.cancel
 	f := future.New[T](l)
 	e := l.exec
-	ctx, cancel := context.WithCancel(e.ctx)
-	j := &job{ctx: ctx, cancel: cancel, submitted: time.Now()}
-	runtime.Callers(2, j.pcs[:])
 	// The job stays in flight until its worker has reported back (or it
 	// was dropped), even if the future was cancelled meanwhile: Shutdown
 	// and Run wait for it.

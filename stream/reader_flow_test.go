@@ -211,7 +211,7 @@ func TestReaderDebugChecksGoroutine(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			time.Sleep(time.Second / 2)
+			synctest.Wait() // the loop waits in the task's Sleep
 			got = rdPanic(func() { r.Feed([]byte("x")) })
 		}()
 		l.CallLater(2*time.Second, l.Stop)
