@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -89,5 +90,30 @@ func TestDaemonResourceDoesNotBlockShutdown(t *testing.T) {
 		assert.Zero(t, l.daemons)
 		require.NoError(t, l.Close())
 		assert.Empty(t, d.calls)
+	})
+}
+
+// namedResource is a fakeResource with a name of its own.
+type namedResource struct {
+	fakeResource
+	name string
+}
+
+func (r *namedResource) String() string { return r.name }
+
+// A Shutdown waiting for thousands of connections names ten of them, in
+// order, and counts the rest: its report stays one readable line.
+func TestWaitingReportNamesTenAndCountsTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New()
+		for i := range 12 {
+			r := &namedResource{name: fmt.Sprintf("conn%02d", 11-i)}
+			r.untrack = l.track(r)
+		}
+		assert.Equal(t, "12 I/O resources (conn00, conn01, conn02, conn03, conn04, conn05, conn06, conn07, conn08, conn09, and 2 more)",
+			l.describeResources())
+		assert.Equal(t, "3 tasks (a; b; c)", counted("task", 3, []string{"a", "b", "c"}, "; "))
+		assert.Equal(t, "11 executor jobs (j, and 10 more)", counted("executor job", 11, []string{"j"}, ", "))
+		require.NoError(t, l.Close())
 	})
 }

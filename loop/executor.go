@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -188,11 +187,11 @@ func (e *executor) list(set map[*job]struct{}) string {
 		return ""
 	}
 	sort.Slice(js, func(a, b int) bool { return js[a].submitted.Before(js[b].submitted) })
-	srcs := make([]string, len(js))
-	for i, j := range js {
+	srcs := make([]string, min(len(js), maxListed))
+	for i, j := range js[:len(srcs)] {
 		srcs[i] = "submitted at " + sourceOf(j.pcs[:]) + ", " + time.Since(j.submitted).Round(time.Millisecond).String() + " ago"
 	}
-	return plural(len(js), "executor job") + " (" + strings.Join(srcs, "; ") + ")"
+	return counted("executor job", len(js), srcs, "; ")
 }
 
 // RunInExecutor is asyncio's run_in_executor (and, awaited, to_thread): it

@@ -1,7 +1,7 @@
 package loop
 
 import (
-	"strings"
+	"sort"
 
 	"github.com/aio-go/aio/internal/hooks"
 )
@@ -87,5 +87,6 @@ func (l *Loop) describeResources() string {
 	if len(names) == 0 {
 		return ""
 	}
-	return plural(len(names), "I/O resource") + " (" + strings.Join(names, ", ") + ")"
+	sort.Strings(names)
+	return counted("I/O resource", len(names), names, ", ")
 }

@@ -157,7 +157,7 @@ func (l *Loop) waitingFor() string {
 		for i, t := range ts {
 			names[i] = t.owner.String()
 		}
-		parts = append(parts, plural(len(ts), "task")+" ("+strings.Join(names, ", ")+")")
+		parts = append(parts, counted("task", len(names), names, ", "))
 	}
 	if jobs := l.exec.describe(); jobs != "" {
 		parts = append(parts, jobs)
@@ -213,4 +213,18 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// maxListed is how many names a report lists before "and N more".
+const maxListed = 10
+
+// counted is "n whats (a, b, ...)": it names the first maxListed of names,
+// the first of the n things, joined by sep.
+func counted(what string, n int, names []string, sep string) string {
+	names = names[:min(len(names), maxListed)]
+	s := plural(n, what) + " (" + strings.Join(names, sep)
+	if n > len(names) {
+		s += fmt.Sprintf("%sand %d more", sep, n-len(names))
+	}
+	return s + ")"
 }

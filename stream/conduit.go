@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/loop"
@@ -38,33 +39,37 @@ type conduit interface {
 	join()
 }
 
-// Read buffer sizes of the portable conduit: it starts small, so that an
-// idle connection costs little, and doubles each time a read fills it.
-const (
-	minReadBuffer = 4 << 10
-	maxReadBuffer = 64 << 10
-	// maxSpare is the largest written buffer the writer keeps for reuse.
-	maxSpare = 256 << 10
-)
+// maxSpare is the largest written buffer the writer keeps for reuse.
+const maxSpare = 256 << 10
 
 // portable is the conduit over any net.Conn: a reader goroutine blocks in
-// conn.Read and hands each chunk to the loop; a writer goroutine drains the
-// write buffer with conn.Write. The loop goroutine never blocks on the conn.
+// conn.Read and hands each chunk to the loop; writes go to the conn from
+// the loop goroutine when the conn takes them at once, and otherwise to a
+// writer goroutine that runs only while there is something to write. The
+// loop goroutine never blocks on the conn.
 //
 // Invariants:
 //  1. At most one chunk is in flight: the reader reads only after an ack
-//     (readNext), so it owns buf between acks and the loop owns chunk (a
-//     slice of buf) from the hand-off to the ack. Read memory is one buf.
-//  2. The write buffer (pending, spare, inflight and the requests) is
+//     (readNext), so it owns bufs between acks and the loop owns chunk (a
+//     slice of bufs) from the hand-off to the ack. Read memory is at most
+//     one buffer, and none while a socket waits for data (readRaw).
+//  2. The write state (pending, spare, inflight, the requests, writing) is
 //     shared under mu; the writer holds mu only to swap buffers, never
-//     across a conn call.
-//  3. Each goroutine, on its way out, decrements live; the last one reports
-//     finished, after everything it reported before.
+//     across a blocking conn call.
+//  3. writing is true from the moment a writer goroutine is started until
+//     it has decided, under mu, to return: so at most one exists, and a
+//     write that finds writing false and pending empty may write itself.
+//     Bytes go to the conn in the order Write accepted them: the loop writes
+//     directly only when nothing is pending and no writer exists.
+//  4. live counts the reader, a running writer, and the conn itself until it
+//     is closed; whoever takes it to zero reports finished, after
+//     everything it reported before.
 type portable struct {
 	t    *Transport
 	l    *loop.Loop
 	conn net.Conn
-	raw  net.Conn // what abort closes: the conn under TLS, closed without a close_notify
+	raw  net.Conn        // what abort closes: the conn under TLS, closed without a close_notify
+	rc   syscall.RawConn // conn's, if writes can be tried without blocking (TCP and Unix sockets)
 
 	wg      sync.WaitGroup
 	live    atomic.Int32
@@ -74,20 +79,21 @@ type portable struct {
 
 	// Read side.
 	ack   chan struct{} // cap 1: the reader may read once more
-	buf   []byte        // the reader's
-	chunk []byte        // in flight to the loop
+	bufs  readBuffer    // the reader's
+	chunk []byte        // in flight to the loop: bytes of bufs
 	rerr  error         // why reading ended, in flight to the loop
 
 	// Write side.
-	wake     chan struct{} // cap 1: the writer has something to do
 	mu       sync.Mutex
 	pending  []byte
 	spare    []byte
 	inflight int  // bytes in the writer's conn.Write now
+	writing  bool // a writer goroutine exists (invariant 3)
 	eof      bool // WriteEOF requested
 	eofDone  bool
 	closing  bool // close requested: flush, then close the conn
-	dead     bool // abort requested: the writer returns
+	dead     bool // abort requested, or a write failed: nothing more is written
+	shut     bool // the conn is closed and live no longer counts it
 	watch    bool // report drained once the size is at most low
 	low      int
 	werr     error // why writing failed, in flight to the loop
@@ -101,134 +107,163 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 		t: t, l: t.l, conn: conn, raw: conn,
 		stop: make(chan struct{}),
 		ack:  make(chan struct{}, 1),
-		wake: make(chan struct{}, 1),
-		buf:  make([]byte, minReadBuffer),
 	}
 	if tc, ok := conn.(*tls.Conn); ok {
 		p.raw = tc.NetConn()
+	} else {
+		p.rc = rawConn(conn)
 	}
 	p.onChunk = func() { p.t.received(p.chunk) }
 	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
 	p.onWriteErr = func() { p.t.writeFailed(p.werr) }
 	p.onDrained = p.t.drained
 	p.onFinished = p.t.finished
-	p.live.Store(2)
-	p.wg.Add(2)
+	p.live.Store(2) // the reader and the conn
+	p.wg.Add(1)
 	go p.reader()
-	go p.writer()
 	return p
 }
 
 // post hands fn to the loop; false means the loop is closed.
 func (p *portable) post(fn func()) bool { return hooks.Loop.CallSoonInternal(p.l, fn) }
 
-// exit is each goroutine's last act (invariant 3).
-func (p *portable) exit() {
+// release drops one count of live (invariant 4).
+func (p *portable) release() {
 	if p.live.Add(-1) == 0 {
 		p.post(p.onFinished)
 	}
-	p.wg.Done()
 }
 
 func (p *portable) reader() {
-	defer p.exit()
+	defer p.wg.Done()
+	defer p.release()
 	var err error
-	filled := false
 	for {
 		select {
 		case <-p.ack:
 		case <-p.stop:
+			p.bufs.put()
 			return
 		}
 		if err != nil {
 			break
 		}
-		if filled && len(p.buf) < maxReadBuffer {
-			p.buf = make([]byte, 2*len(p.buf))
-		}
 		n := 0
 		for n == 0 && err == nil {
-			n, err = p.conn.Read(p.buf)
+			if p.rc != nil {
+				n, err = readRaw(p.rc, &p.bufs)
+			} else {
+				n, err = p.conn.Read(p.bufs.get())
+			}
 		}
 		if n == 0 {
 			break
 		}
-		filled = n == len(p.buf)
-		p.chunk = p.buf[:n]
+		p.chunk = p.bufs.take(n)
 		if !p.post(p.onChunk) {
+			p.bufs.put()
 			return
 		}
 	}
+	p.bufs.put()
 	p.rerr = err
 	p.post(p.onReadEnd)
 }
 
+// startWriter starts the writer goroutine unless one exists. The caller
+// must hold mu.
+func (p *portable) startWriter() {
+	if p.writing || p.dead {
+		return
+	}
+	p.writing = true
+	p.live.Add(1)
+	p.wg.Add(1)
+	go p.writer()
+}
+
+// writer writes until nothing is pending and nothing is requested, then
+// returns; the next write that cannot finish at once starts another.
 func (p *portable) writer() {
-	defer p.exit()
-	for range p.wake {
-		for {
-			p.mu.Lock()
-			if p.dead {
+	defer p.wg.Done()
+	defer p.release()
+	for {
+		p.mu.Lock()
+		if p.dead {
+			p.writing = false
+			p.mu.Unlock()
+			return
+		}
+		if len(p.pending) == 0 {
+			eof := p.eof && !p.eofDone
+			p.eofDone = p.eofDone || eof
+			closing := p.closing
+			if !eof && !closing {
+				p.writing = false
 				p.mu.Unlock()
 				return
 			}
-			if len(p.pending) == 0 {
-				eof := p.eof && !p.eofDone
-				p.eofDone = p.eofDone || eof
-				closing := p.closing
-				p.mu.Unlock()
-				if eof {
-					if err := p.conn.(closeWriter).CloseWrite(); err != nil {
-						p.fail(err)
-						return
-					}
-				}
-				if closing {
-					p.conn.Close()
+			p.mu.Unlock()
+			if eof {
+				if err := p.conn.(closeWriter).CloseWrite(); err != nil {
+					p.fail(err)
 					return
 				}
-				break
 			}
-			out := p.pending
-			p.pending, p.spare = p.spare[:0], nil
-			p.inflight = len(out)
-			p.mu.Unlock()
-
-			_, err := p.conn.Write(out)
-
-			p.mu.Lock()
-			p.inflight = 0
-			if cap(out) <= maxSpare {
-				p.spare = out[:0]
-			}
-			drained := p.watch && len(p.pending) <= p.low
-			p.watch = p.watch && !drained
-			dead := p.dead
-			p.mu.Unlock()
-			if err != nil {
-				if !dead {
-					p.fail(err)
-				}
+			if closing {
+				p.conn.Close()
+				p.mu.Lock()
+				p.writing = false
+				p.closed()
+				p.mu.Unlock()
 				return
 			}
-			if drained {
-				p.post(p.onDrained)
+			continue
+		}
+		out := p.pending
+		p.pending, p.spare = p.spare[:0], nil
+		p.inflight = len(out)
+		p.mu.Unlock()
+
+		_, err := p.conn.Write(out)
+
+		p.mu.Lock()
+		p.inflight = 0
+		if cap(out) <= maxSpare {
+			p.spare = out[:0]
+		}
+		drained := p.watch && len(p.pending) <= p.low
+		p.watch = p.watch && !drained
+		dead := p.dead
+		p.mu.Unlock()
+		if err != nil {
+			if !dead {
+				p.fail(err)
 			}
+			return
+		}
+		if drained {
+			p.post(p.onDrained)
 		}
 	}
 }
 
-// fail reports a write error; the writer returns after it.
+// fail reports a write error; nothing more is written. The writer returns
+// after it.
 func (p *portable) fail(err error) {
+	p.mu.Lock()
+	p.dead, p.writing = true, false
+	p.pending, p.spare = nil, nil
+	p.mu.Unlock()
 	p.werr = err
 	p.post(p.onWriteErr)
 }
 
-// signal wakes the writer.
-func (p *portable) signal() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// closed notes that the conn is closed. The caller must hold mu.
+func (p *portable) closed() {
+	if !p.shut {
+		p.shut = true
+		p.release()
 	}
 }
 
@@ -241,11 +276,22 @@ func (p *portable) readNext() {
 
 func (p *portable) write(b []byte) int {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rc != nil && !p.writing && len(p.pending) == 0 && !p.dead {
+		n, err := tryWrite(p.rc, b)
+		if err != nil {
+			p.dead, p.werr = true, err
+			p.post(p.onWriteErr)
+			return 0
+		}
+		b = b[n:]
+		if len(b) == 0 {
+			return 0
+		}
+	}
 	p.pending = append(p.pending, b...)
-	n := len(p.pending) + p.inflight
-	p.mu.Unlock()
-	p.signal()
-	return n
+	p.startWriter()
+	return len(p.pending) + p.inflight
 }
 
 func (p *portable) writev(bs net.Buffers) int {
@@ -254,8 +300,10 @@ func (p *portable) writev(bs net.Buffers) int {
 		p.pending = append(p.pending, b...)
 	}
 	n := len(p.pending) + p.inflight
+	if n > 0 {
+		p.startWriter()
+	}
 	p.mu.Unlock()
-	p.signal()
 	return n
 }
 
@@ -276,16 +324,20 @@ func (p *portable) watchLow(low int) bool {
 func (p *portable) writeEOF() {
 	p.mu.Lock()
 	p.eof = true
+	p.startWriter()
 	p.mu.Unlock()
-	p.signal()
 }
 
 func (p *portable) close() {
 	p.stopReading()
 	p.mu.Lock()
 	p.closing = true
+	if p.dead {
+		p.closeDead()
+	} else {
+		p.startWriter()
+	}
 	p.mu.Unlock()
-	p.signal()
 }
 
 func (p *portable) abort() {
@@ -297,9 +349,18 @@ func (p *portable) abort() {
 	p.mu.Lock()
 	p.dead = true
 	p.pending, p.spare = nil, nil
+	p.closeDead()
 	p.mu.Unlock()
-	p.signal()
-	p.raw.Close()
+}
+
+// closeDead closes the conn of a conduit that writes no more. The caller
+// must hold mu. Closing the raw conn does not block: a TLS conn's
+// close_notify is not sent.
+func (p *portable) closeDead() {
+	if !p.shut {
+		p.raw.Close()
+		p.closed()
+	}
 }
 
 func (p *portable) stopReading() {

@@ -56,10 +56,16 @@
 //
 // Protocol callbacks run on the loop goroutine, one at a time; Transport
 // and Server methods must be called there too (from a callback or a task).
-// Under each transport, the portable mechanism runs two goroutines: a
-// reader that blocks in conn.Read and hands each chunk to the loop, and a
-// writer that drains the write buffer with conn.Write. The loop goroutine
-// never blocks on a conn. A server has one accept goroutine (and one per TLS
+// Under each transport, the portable mechanism runs a reader goroutine
+// that blocks in conn.Read and hands each chunk to the loop. Writes go
+// out as in asyncio: on a TCP or Unix socket with nothing buffered, Write
+// sends at once from the loop goroutine, without waiting, as much as the
+// kernel takes; the rest (and every write to other conns, TLS and pipes
+// included) is buffered and written by a writer goroutine that exists only
+// while the buffer is not empty. The loop goroutine never blocks on a conn.
+// An idle connection costs its reader goroutine and no read buffer: on a
+// socket, the reader waits for data before it takes a buffer from a
+// shared pool. A server has one accept goroutine (and one per TLS
 // handshake in progress); a Dial has one until it completes.
 //
 // # Flow control
