@@ -2,9 +2,12 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/loop"
@@ -36,6 +39,9 @@ type conduit interface {
 	abort()
 	// join waits for the conduit's goroutines.
 	join()
+	// handOver stops the conduit for StartTLS, leaving the conn open: see
+	// the method at the end of this file.
+	handOver(done func(tail []byte)) error
 }
 
 // Read buffer sizes of the portable conduit: it starts small, so that an
@@ -92,6 +98,8 @@ type portable struct {
 	low      int
 	werr     error // why writing failed, in flight to the loop
 
+	handover // StartTLS's hand-over (handOver)
+
 	// The reports, bound once.
 	onChunk, onReadEnd, onWriteErr, onDrained, onFinished func()
 }
@@ -111,7 +119,7 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
 	p.onWriteErr = func() { p.t.writeFailed(p.werr) }
 	p.onDrained = p.t.drained
-	p.onFinished = p.t.finished
+	p.onFinished = p.finished
 	p.live.Store(2)
 	p.wg.Add(2)
 	go p.reader()
@@ -150,6 +158,10 @@ func (p *portable) reader() {
 		for n == 0 && err == nil {
 			n, err = p.conn.Read(p.buf)
 		}
+		if err != nil && p.handing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			p.tail = p.buf[:n] // handOver cut this read short
+			return
+		}
 		if n == 0 {
 			break
 		}
@@ -173,6 +185,10 @@ func (p *portable) writer() {
 				return
 			}
 			if len(p.pending) == 0 {
+				if p.handed { // handOver: all is written, and the conn is not ours to close
+					p.mu.Unlock()
+					return
+				}
 				eof := p.eof && !p.eofDone
 				p.eofDone = p.eofDone || eof
 				closing := p.closing
@@ -314,3 +330,47 @@ func (p *portable) join() { p.wg.Wait() }
 // closeWriter is a conn that can half-close: *net.TCPConn, *net.UnixConn,
 // *tls.Conn.
 type closeWriter interface{ CloseWrite() error }
+
+// handover is the portable conduit's state for handOver.
+type handover struct {
+	handing  atomic.Bool       // set before the read deadline: a deadline error means handed over
+	handed   bool              // under mu: the writer returns once the buffer is written
+	handDone func(tail []byte) // loop-only: set by handOver
+	tail     []byte            // the bytes of the read cut short, in flight to the loop
+}
+
+// handOver stops the conduit for StartTLS, without closing the conn:
+// reading stops at a chunk boundary (a read in progress is cut short with a
+// read deadline in the past; the chunks read before it are reported as
+// usual, through received), the write buffer is written, and both
+// goroutines return. Then, instead of finished, done(tail) runs on the loop
+// goroutine, tail being the bytes of the read that was cut short, with the
+// read deadline reset: the conn and tail are the caller's. Reports of
+// errors come before done, as usual; an abort meanwhile reports finished
+// instead of calling done. handOver returns the error of SetReadDeadline,
+// having changed nothing, if the conn cannot cut a read short.
+func (p *portable) handOver(done func(tail []byte)) error {
+	p.handing.Store(true)
+	if err := p.conn.SetReadDeadline(time.Now()); err != nil {
+		p.handing.Store(false)
+		return err
+	}
+	p.handDone = done
+	p.stopReading()
+	p.mu.Lock()
+	p.handed = true
+	p.mu.Unlock()
+	p.signal()
+	return nil
+}
+
+// finished is the last goroutine's report (onFinished), on the loop
+// goroutine: the hand-over's done, or the transport's finished.
+func (p *portable) finished() {
+	if p.handDone == nil || p.aborted {
+		p.t.finished()
+		return
+	}
+	p.conn.SetReadDeadline(time.Time{})
+	p.handDone(p.tail)
+}
