@@ -2,10 +2,13 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/loop"
@@ -37,6 +40,9 @@ type conduit interface {
 	abort()
 	// join waits for the conduit's goroutines.
 	join()
+	// handOver stops the conduit for StartTLS, leaving the conn open: see
+	// the method at the end of this file.
+	handOver(done func(tail []byte)) error
 }
 
 // maxSpare is the largest written buffer the writer keeps for reuse.
@@ -93,10 +99,12 @@ type portable struct {
 	eofDone  bool
 	closing  bool // close requested: flush, then close the conn
 	dead     bool // abort requested, or a write failed: nothing more is written
-	shut     bool // the conn is closed and live no longer counts it
+	shut     bool // the conn is closed or handed over: live no longer counts it
 	watch    bool // report drained once the size is at most low
 	low      int
 	werr     error // why writing failed, in flight to the loop
+
+	handover // StartTLS's hand-over (handOver)
 
 	// The reports, bound once.
 	onChunk, onReadEnd, onWriteErr, onDrained, onFinished func()
@@ -117,7 +125,7 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
 	p.onWriteErr = func() { p.t.writeFailed(p.werr) }
 	p.onDrained = p.t.drained
-	p.onFinished = p.t.finished
+	p.onFinished = p.finished
 	p.live.Store(2) // the reader and the conn
 	p.wg.Add(1)
 	go p.reader()
@@ -155,6 +163,10 @@ func (p *portable) reader() {
 			} else {
 				n, err = p.conn.Read(p.bufs.get())
 			}
+		}
+		if err != nil && p.handing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			p.tail = p.bufs.keep(n) // handOver cut this read short
+			return
 		}
 		if n == 0 {
 			break
@@ -195,6 +207,11 @@ func (p *portable) writer() {
 			return
 		}
 		if len(p.pending) == 0 {
+			if p.handed { // handOver: all is written, and the conn is not ours to close
+				p.writing = false
+				p.mu.Unlock()
+				return
+			}
 			eof := p.eof && !p.eofDone
 			p.eofDone = p.eofDone || eof
 			closing := p.closing
@@ -353,14 +370,12 @@ func (p *portable) abort() {
 	p.mu.Unlock()
 }
 
-// closeDead closes the conn of a conduit that writes no more. The caller
-// must hold mu. Closing the raw conn does not block: a TLS conn's
-// close_notify is not sent.
+// closeDead closes the conn of a conduit that writes no more, even one
+// being handed over. The caller must hold mu. Closing the raw conn does not
+// block: a TLS conn's close_notify is not sent.
 func (p *portable) closeDead() {
-	if !p.shut {
-		p.raw.Close()
-		p.closed()
-	}
+	p.raw.Close()
+	p.closed()
 }
 
 func (p *portable) stopReading() {
@@ -375,3 +390,51 @@ func (p *portable) join() { p.wg.Wait() }
 // closeWriter is a conn that can half-close: *net.TCPConn, *net.UnixConn,
 // *tls.Conn.
 type closeWriter interface{ CloseWrite() error }
+
+// handover is the portable conduit's state for handOver.
+type handover struct {
+	handing  atomic.Bool       // set before the read deadline: a deadline error means handed over
+	handed   bool              // under mu: the writer returns once the buffer is written
+	handDone func(tail []byte) // loop-only: set by handOver
+	tail     []byte            // the bytes of the read that was cut short, in flight to the loop
+}
+
+// handOver stops the conduit for StartTLS, without closing the conn:
+// reading stops at a chunk boundary (a read in progress is cut short with a
+// read deadline in the past; the chunks read before it are reported as
+// usual, through received), the write buffer is written, and the goroutines
+// return. Then, instead of finished, done(tail) runs on the loop goroutine,
+// tail being the bytes of the read that was cut short, with the read
+// deadline reset: the conn and tail are the caller's. Reports of errors
+// come before done, as usual; an abort meanwhile closes the conn and
+// reports finished instead of calling done. handOver returns the error of
+// SetReadDeadline, having changed nothing, if the conn cannot cut a read
+// short.
+func (p *portable) handOver(done func(tail []byte)) error {
+	p.handing.Store(true)
+	if err := p.conn.SetReadDeadline(time.Now()); err != nil {
+		p.handing.Store(false)
+		return err
+	}
+	p.handDone = done
+	p.stopReading()
+	p.mu.Lock()
+	p.handed = true
+	if len(p.pending) > 0 {
+		p.startWriter()
+	}
+	p.closed() // the conn is the caller's once the goroutines are done
+	p.mu.Unlock()
+	return nil
+}
+
+// finished is the last goroutine's report (onFinished), on the loop
+// goroutine: the hand-over's done, or the transport's finished.
+func (p *portable) finished() {
+	if p.handDone == nil || p.aborted {
+		p.t.finished()
+		return
+	}
+	p.conn.SetReadDeadline(time.Time{})
+	p.handDone(p.tail)
+}

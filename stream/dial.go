@@ -102,11 +102,7 @@ func clientHandshake(ctx context.Context, conn net.Conn, cfg config, address str
 	tc := cfg.tls
 	if tc.ServerName == "" {
 		tc = tc.Clone()
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			host = address
-		}
-		tc.ServerName = host
+		tc.ServerName = hostOf(address)
 	}
 	c := tls.Client(conn, tc)
 	if err := handshake(ctx, c, cfg.handshake); err != nil {
@@ -171,6 +167,7 @@ func (d *dialer) done() {
 			t.Close()
 		}
 	})
+	t.host = hostOf(d.address)
 }
 
 func (d *dialer) StopAccepting() {}

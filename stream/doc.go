@@ -43,6 +43,10 @@
 //   - [Transport] writes ([Transport.Write], [Transport.WriteBuffers],
 //     [Transport.WriteEOF]), pauses reading, closes ([Transport.Close],
 //     [Transport.Abort]) and sets the write-buffer limits.
+//   - [Transport.StartTLS] upgrades a live connection to TLS (STARTTLS,
+//     asyncio's loop.start_tls) and returns the new transport;
+//     [Writer.StartTLS] upgrades a stream in place. WithServerSide,
+//     WithHandshakeTimeout and WithTLSPrefix tune them.
 //   - Streams, asyncio's high-level API, for code that reads in a task
 //     rather than in callbacks: [OpenConnection] and [AdoptStreams] return
 //     a [Reader] and a [Writer]; [StartServer] and [ServeStreams] run a
@@ -66,7 +70,8 @@
 // An idle connection costs its reader goroutine and no read buffer: on a
 // socket, the reader waits for data before it takes a buffer from a
 // shared pool. A server has one accept goroutine (and one per TLS
-// handshake in progress); a Dial has one until it completes.
+// handshake in progress); a Dial has one until it completes; a StartTLS
+// has one for its handshake, once the transport's reader has handed over.
 //
 // # Flow control
 //
@@ -102,12 +107,14 @@
 // # Errors and panics
 //
 // Errors are *OpError values wrapping a sentinel ([ErrClosed],
-// [ErrWriteAfterEOF], [ErrCannotWriteEOF], [ErrTLSHandshake]) or the net
-// error: match them with errors.Is. Write after Close returns an error
-// matching ErrClosed: data is never dropped silently. A panic in a
-// protocol callback is reported to the loop's exception handler and aborts
-// that connection. Misuse panics with a "stream:" message (a nil protocol
-// or factory, limits with low > high or below zero).
+// [ErrWriteAfterEOF], [ErrCannotWriteEOF], [ErrTLSHandshake],
+// [ErrUpgraded], [ErrAlreadyTLS]) or the net error: match them with
+// errors.Is. Write after Close returns an error matching ErrClosed, and
+// Write to a transport handed to StartTLS one matching ErrUpgraded: data
+// is never dropped silently. A panic in a protocol callback is reported to
+// the loop's exception handler and aborts that connection. Misuse panics
+// with a "stream:" message (a nil protocol, factory or TLS config, limits
+// with low > high or below zero).
 //
 // # Testing
 //
@@ -125,11 +132,18 @@
 //     under a connection passes an error matching loop.ErrClosed.
 //   - A read or write error is fatal, as in asyncio, and is the error
 //     ConnectionLost gets; there is no separate error callback.
-//   - There is no start_tls (nor Writer.StartTLS): upgrading a live
-//     transport needs its reader goroutine stopped at a chunk boundary
-//     without losing the bytes of a read in progress (the peer's
-//     ClientHello may already be in it), its writer flushed, and the conduit
-//     restarted over tls.Client or tls.Server with those bytes put back in
-//     front; the conduit has no such hand-over yet. Use WithTLS to make a
-//     connection TLS from the start.
+//   - StartTLS's old transport refuses use from the call on (ErrUpgraded);
+//     asyncio's stays the raw transport under the TLS one, and a write to
+//     it during or after the handshake goes out in plaintext. Writes during
+//     the upgrade are refused, not queued. The new transport starts
+//     reading only as StartTLS returns, so the protocol cannot get data
+//     on it before it has it.
+//   - A client StartTLS's ServerName defaults to the host Dial dialled (or
+//     the remote address's host); asyncio's server_hostname has no default.
+//   - Bytes the protocol was handed as plaintext but that belong to the TLS
+//     stream (a ClientHello pipelined behind the request) can be given back
+//     with WithTLSPrefix; asyncio has no way to, and its Writer.start_tls
+//     leaves them in the Reader, as Writer.StartTLS does.
+//   - StartTLS needs a conn with read deadlines (TCP, Unix, net.Pipe), to
+//     cut the read in progress short at the hand-over.
 package stream

@@ -17,6 +17,13 @@ var (
 	// ErrTLSHandshake: the TLS handshake failed; the error also wraps
 	// crypto/tls's own.
 	ErrTLSHandshake = errors.New("stream: TLS handshake failed")
+	// ErrUpgraded: the transport was handed to StartTLS, and its connection
+	// is, or is about to be, the transport StartTLS returns. The old
+	// transport's Write, WriteBuffers, WriteEOF and StartTLS return it from
+	// the call on, and its Close once the upgrade is done.
+	ErrUpgraded = errors.New("stream: transport handed over to StartTLS")
+	// ErrAlreadyTLS: StartTLS on a connection that is TLS already.
+	ErrAlreadyTLS = errors.New("stream: transport is TLS already")
 	// ErrSendQueueFull: SendTo found the send queue of a DatagramTransport at
 	// its bound (4096 datagrams, or 1 MiB, waiting or being sent); the
 	// datagram was not queued.
@@ -27,7 +34,7 @@ var (
 // operation, the address if known, and the cause, as net.OpError and
 // fs.PathError.
 type OpError struct {
-	Op   string // "write", "dial", "tls handshake", ...
+	Op   string // "write", "dial", "start TLS", ...
 	Addr string // the remote address, or "" if none applies
 	Err  error
 }

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// An Option configures Dial, Listen and Serve, and the streams made by
-// OpenConnection, AdoptStreams, StartServer and ServeStreams.
+// An Option configures Dial, Listen, Serve and StartTLS, and the streams
+// made by OpenConnection, AdoptStreams, StartServer and ServeStreams.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -18,7 +18,18 @@ type config struct {
 	timeout   time.Duration
 	handshake time.Duration
 	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
+	side      tlsSide
+	prefix    []byte // WithTLSPrefix
 }
+
+// tlsSide is the side of StartTLS's handshake (WithServerSide).
+type tlsSide uint8
+
+const (
+	sideDefault tlsSide = iota // Transport.StartTLS: client; Writer.StartTLS: the Writer's
+	sideClient
+	sideServer
+)
 
 // DefaultHandshakeTimeout is asyncio's ssl_handshake_timeout default.
 const DefaultHandshakeTimeout = 60 * time.Second
@@ -47,7 +58,8 @@ func WithTimeout(d time.Duration) Option {
 
 // WithHandshakeTimeout bounds each TLS handshake (asyncio's
 // ssl_handshake_timeout); the default is DefaultHandshakeTimeout. Zero or
-// negative means no bound.
+// negative means no bound. For StartTLS it bounds the whole upgrade, the
+// writing of what was buffered before the handshake included.
 func WithHandshakeTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.handshake = d })
 }
@@ -61,4 +73,28 @@ func WithLimit(n int) Option {
 		panic("stream: WithLimit: negative limit")
 	}
 	return optionFunc(func(c *config) { c.limit = n })
+}
+
+// WithServerSide makes StartTLS run a TLS server handshake (server true)
+// or a client one (false): asyncio's server_side. Transport.StartTLS
+// defaults to a client handshake, Writer.StartTLS to the side the Writer is
+// on (a server's for the streams of StartServer and ServeStreams). The other
+// calls ignore it.
+func WithServerSide(server bool) Option {
+	return optionFunc(func(c *config) {
+		c.side = sideClient
+		if server {
+			c.side = sideServer
+		}
+	})
+}
+
+// WithTLSPrefix gives StartTLS bytes that the protocol was handed as
+// plaintext but that belong to the TLS stream: the start of the peer's
+// handshake, when the peer sent it right behind the plaintext that asked
+// for TLS and both came in one read. The handshake reads b first, then what
+// the transport had read and not delivered, then the conn. StartTLS keeps
+// no reference to b. The other calls ignore it.
+func WithTLSPrefix(b []byte) Option {
+	return optionFunc(func(c *config) { c.prefix = b })
 }

@@ -48,6 +48,17 @@ func (r *readBuffer) take(n int) []byte {
 	return (*r.b)[:n]
 }
 
+// keep returns the first n bytes read into the buffer for good: the
+// buffer is not given back to its pool.
+func (r *readBuffer) keep(n int) []byte {
+	if r.b == nil {
+		return nil
+	}
+	b := (*r.b)[:n]
+	r.b = nil
+	return b
+}
+
 // put gives the buffer back to its pool; the next get takes one again.
 func (r *readBuffer) put() {
 	if r.b != nil {

@@ -106,7 +106,8 @@ type streamProtocol struct {
 var _ WritePauser = (*streamProtocol)(nil)
 
 func newStreamProtocol(l *loop.Loop, limit int, handler func(co *loop.Coro, r *Reader, w *Writer) error) *streamProtocol {
-	return &streamProtocol{r: NewReader(l, limit), w: &Writer{}, handler: handler}
+	r := NewReader(l, limit)
+	return &streamProtocol{r: r, w: &Writer{r: r, server: handler != nil}, handler: handler}
 }
 
 func (p *streamProtocol) ConnectionMade(t *Transport) {

@@ -31,7 +31,8 @@ const DefaultHighWater = 64 << 10
 // the low-water mark.
 //
 // Lifecycle: open, then closing (Close, Abort, EOFReceived returning false,
-// a read or write error), then lost (ConnectionLost has run). The loop
+// a read or write error, StartTLS), then lost (ConnectionLost has run), or
+// handed over (StartTLS made a new transport of its connection). The loop
 // owns its transports: Shutdown waits for them to be lost (until its ctx
 // ends), Close aborts them and runs their ConnectionLost.
 //
@@ -44,9 +45,11 @@ type Transport struct {
 	io      conduit
 	untrack func()
 	tls     *tls.ConnectionState
-	onMade  func() // after ConnectionMade (Dial completes its future)
-	onLost  func() // after ConnectionLost (a Server counts it)
-	lostErr error  // what ConnectionLost gets
+	onMade  func()   // after ConnectionMade (Dial completes its future)
+	onLost  func()   // after ConnectionLost (a Server counts it)
+	lostErr error    // what ConnectionLost gets
+	up      *upgrade // StartTLS in progress, or done: the connection is another transport's
+	host    string   // the host Dial dialled: a client StartTLS's default ServerName
 
 	made, lost    bool
 	closing       bool // no more reads delivered or writes accepted
@@ -113,8 +116,9 @@ func newTransport(l *loop.Loop, conn net.Conn, p Protocol, st *tls.ConnectionSta
 // Write is asyncio's write: it copies b into the write buffer and returns
 // at once; the transport writes it to the conn in the background. It may
 // call the protocol's PauseWriting before it returns. It returns an error
-// matching ErrClosed once the transport is closing, and ErrWriteAfterEOF
-// after WriteEOF; the data is not buffered then.
+// matching ErrClosed once the transport is closing, ErrWriteAfterEOF after
+// WriteEOF, and ErrUpgraded once it was handed to StartTLS; the data is not
+// buffered then.
 //
 // Must be called on the loop goroutine.
 func (t *Transport) Write(b []byte) error {
@@ -150,6 +154,9 @@ func (t *Transport) WriteBuffers(bs net.Buffers) error {
 // Must be called on the loop goroutine.
 func (t *Transport) WriteEOF() error {
 	t.check("WriteEOF")
+	if err := t.handedOver("write EOF"); err != nil {
+		return err
+	}
 	if t.closing {
 		return &OpError{"write EOF", t.remote(), ErrClosed}
 	}
@@ -175,11 +182,16 @@ func (t *Transport) CanWriteEOF() bool {
 
 // Close is asyncio's close: it stops reading at once, writes what is
 // buffered, and then closes the conn; ConnectionLost(nil) follows. Calls
-// after the first do nothing. It returns nil.
+// after the first do nothing. It returns nil, except on a transport handed
+// to StartTLS: during the upgrade Close aborts it, and once the upgrade is
+// done it returns an error matching ErrUpgraded (close the new transport).
 //
 // Must be called on the loop goroutine.
 func (t *Transport) Close() error {
 	t.check("Close")
+	if t.up != nil {
+		return t.up.closeOld()
+	}
 	if t.closing {
 		return nil
 	}
@@ -191,7 +203,8 @@ func (t *Transport) Close() error {
 
 // Abort is asyncio's abort: it closes the conn at once, dropping what is
 // buffered; ConnectionLost(nil) follows, in a later iteration. A TLS
-// connection is closed without a close_notify.
+// connection is closed without a close_notify. During StartTLS it aborts
+// the upgrade; once the upgrade is done it does nothing.
 //
 // Must be called on the loop goroutine.
 func (t *Transport) Abort() {
@@ -329,6 +342,9 @@ func (t *Transport) remote() string {
 }
 
 func (t *Transport) writable(op string) error {
+	if err := t.handedOver(op); err != nil {
+		return err
+	}
 	if t.closing {
 		return &OpError{op, t.remote(), ErrClosed}
 	}
@@ -407,6 +423,10 @@ func (t *Transport) consumed() {
 }
 
 func (t *Transport) received(chunk []byte) {
+	if t.up != nil {
+		t.up.stash(chunk)
+		return
+	}
 	if t.closing {
 		return
 	}
@@ -480,6 +500,9 @@ func (t *Transport) lose() {
 	t.closing, t.lost = true, true
 	t.held, t.heldChunk = heldNone, nil
 	t.untrack()
+	if t.up != nil {
+		t.up.lost()
+	}
 	if t.made {
 		t.protect("ConnectionLost", func() { t.p.ConnectionLost(t.lostErr) })
 	}

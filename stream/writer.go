@@ -19,11 +19,15 @@ import (
 //     the connection is lost.
 //   - Write returns an error after Close (asyncio's drops the data and
 //     warns).
-//   - There is no StartTLS: see the package doc.
+//   - Write and Drain return an error during StartTLS (asyncio's write
+//     goes to the raw transport, in plaintext, in the middle of the
+//     handshake).
 //
 // Its methods must be called on the loop goroutine.
 type Writer struct {
 	t       *Transport
+	r       *Reader    // the connection's, whose source StartTLS replaces
+	server  bool       // a server's streams: StartTLS is a server handshake
 	paused  bool       // PauseWriting was called, ResumeWriting not yet
 	wake    loop.Event // set by ResumeWriting, Close and ConnectionLost: Drain looks again
 	lost    bool       // ConnectionLost ran
@@ -57,6 +61,8 @@ func (w *Writer) WriteString(s string) error { return w.t.Write([]byte(s)) }
 // and an error matching ErrClosed otherwise. A Drain that is waiting when
 // that happens returns the same way: at Close, or once the connection is
 // lost. Drain over TLS waits for the plaintext bytes buffered, as over TCP.
+// During StartTLS it does not wait either: it returns nil if the buffer is
+// within its high-water mark, and an error matching ErrUpgraded otherwise.
 //
 // Cancellation: if the task is cancelled while waiting, Drain returns an
 // error matching future.ErrCancelled; what was written stays buffered and
@@ -149,6 +155,10 @@ func (w *Writer) closedErr(op string) error {
 	switch {
 	case w.lost && w.lostErr != nil:
 		return w.lostErr
+	case w.t.up != nil && w.paused:
+		return &OpError{op, w.t.remote(), ErrUpgraded}
+	case w.t.up != nil:
+		return nil // nothing to wait for
 	case w.t.IsClosing():
 		return &OpError{op, w.t.remote(), ErrClosed}
 	}

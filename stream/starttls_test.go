@@ -1,0 +1,1012 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aio-go/aio/future"
+	"github.com/aio-go/aio/loop"
+	"github.com/aio-go/aio/stream"
+)
+
+// tlsConfigs returns a server config and a client config that trusts it.
+// Inside a synctest bubble, make them inside: the certificate is valid
+// around the bubble's clock.
+func tlsConfigs(t *testing.T) (srv, cli *tls.Config) {
+	t.Helper()
+	cert, pool := selfSigned(t)
+	return &tls.Config{Certificates: []tls.Certificate{cert}},
+		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// expect reads len(want) bytes from c and checks them.
+func expect(c io.Reader, want string) error {
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("reading %q: %w", want, err)
+	}
+	if string(got) != want {
+		return fmt.Errorf("got %q, want %q", got, want)
+	}
+	return nil
+}
+
+// tlsEcho is a TLS peer's end of the test: it reads a 5-byte message, writes
+// it back in upper case, and reads until the close_notify.
+func tlsEcho(tc *tls.Conn) error {
+	msg := make([]byte, 5)
+	if _, err := io.ReadFull(tc, msg); err != nil {
+		return err
+	}
+	if _, err := tc.Write(bytes.ToUpper(msg)); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, tc)
+	return err
+}
+
+func hasData(r *recorder, s string) func() bool {
+	return func() bool { return strings.Contains(string(r.data), s) }
+}
+
+// TestStartTLSClient: a STARTTLS exchange in plaintext, then a client
+// upgrade, then TLS; the old transport refuses further use.
+func TestStartTLSClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		a, b := net.Pipe()
+		var peerErr error
+		wait := peer(b, func(c net.Conn) {
+			defer c.Close()
+			peerErr = func() error {
+				if err := expect(c, "EHLO\n"); err != nil {
+					return err
+				}
+				c.Write([]byte("250 hello\n"))
+				if err := expect(c, "STARTTLS\n"); err != nil {
+					return err
+				}
+				c.Write([]byte("220 go ahead\n"))
+				tc := tls.Server(c, srvCfg)
+				if err := tc.Handshake(); err != nil {
+					return err
+				}
+				return tlsEcho(tc)
+			}()
+		})
+		r := &recorder{}
+		var st tls.ConnectionState
+		var isTLS, oldClosing, newReading bool
+		var oldErrs []error
+		run(t, func(co *loop.Coro) error {
+			old := stream.Adopt(co.Loop(), a, r)
+			old.Write([]byte("EHLO\n"))
+			if err := r.wait(co, hasData(r, "250 hello\n")); err != nil {
+				return err
+			}
+			old.Write([]byte("STARTTLS\n"))
+			if err := r.wait(co, hasData(r, "220 go ahead\n")); err != nil {
+				return err
+			}
+			nt, err := old.StartTLS(co, cliCfg)
+			if err != nil {
+				return err
+			}
+			st, isTLS = nt.TLSConnectionState()
+			oldClosing, newReading = old.IsClosing(), nt.IsReading()
+			_, startErr := old.StartTLS(co, cliCfg)
+			oldErrs = []error{old.Write([]byte("x")), old.WriteBuffers(net.Buffers{[]byte("x")}), old.WriteEOF(), old.Close(), startErr}
+			old.Abort() // does nothing
+			if err := nt.Write([]byte("hello")); err != nil {
+				return err
+			}
+			if err := r.wait(co, hasData(r, "HELLO")); err != nil {
+				return err
+			}
+			nt.Close()
+			return r.wait(co, r.isLost)
+		})
+		wait()
+		require.NoError(t, peerErr)
+		assert.Equal(t, "250 hello\n220 go ahead\nHELLO", string(r.data))
+		assert.Equal(t, []string{"made", "data", "lost"}, r.trace)
+		assert.NoError(t, r.err)
+		require.True(t, isTLS)
+		assert.True(t, st.HandshakeComplete)
+		assert.NotEmpty(t, st.PeerCertificates)
+		assert.True(t, oldClosing)
+		assert.True(t, newReading)
+		require.Len(t, oldErrs, 5)
+		for i, err := range oldErrs {
+			assert.ErrorIs(t, err, stream.ErrUpgraded, "old transport, call %d", i)
+		}
+		assert.Contains(t, oldErrs[0].Error(), "stream: write pipe: stream: transport handed over to StartTLS")
+	})
+}
+
+// TestStartTLSServer: a server upgrade; the reply written just before
+// StartTLS is written first, in plaintext.
+func TestStartTLSServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		a, b := net.Pipe()
+		var peerErr error
+		var peerState tls.ConnectionState
+		wait := peer(b, func(c net.Conn) {
+			defer c.Close()
+			peerErr = func() error {
+				c.Write([]byte("STARTTLS\n"))
+				if err := expect(c, "OK\n"); err != nil {
+					return err
+				}
+				tc := tls.Client(c, cliCfg)
+				if err := tc.Handshake(); err != nil {
+					return err
+				}
+				peerState = tc.ConnectionState()
+				tc.Write([]byte("hello"))
+				if err := expect(tc, "HELLO"); err != nil {
+					return err
+				}
+				return tc.Close()
+			}()
+		})
+		var cur *stream.Transport
+		r := &recorder{onData: func(r *recorder, b []byte) {
+			if cur != nil {
+				cur.Write(bytes.ToUpper(b))
+			}
+		}}
+		var isTLS bool
+		run(t, func(co *loop.Coro) error {
+			old := stream.Adopt(co.Loop(), a, r)
+			if err := r.wait(co, hasData(r, "STARTTLS\n")); err != nil {
+				return err
+			}
+			old.Write([]byte("OK\n"))
+			nt, err := old.StartTLS(co, srvCfg, stream.WithServerSide(true))
+			if err != nil {
+				return err
+			}
+			_, isTLS = nt.TLSConnectionState()
+			cur = nt
+			return r.wait(co, r.isLost) // the peer's close_notify: EOF, and Close
+		})
+		wait()
+		require.NoError(t, peerErr)
+		assert.True(t, peerState.HandshakeComplete)
+		assert.True(t, isTLS)
+		assert.Equal(t, "STARTTLS\nhello", string(r.data))
+		assert.Equal(t, []string{"made", "data", "eof", "lost"}, r.trace)
+		assert.NoError(t, r.err)
+	})
+}
+
+// firstWrite is a conn whose first Write carries first in front: a peer
+// that sends its ClientHello in the same write as its last plaintext.
+type firstWrite struct {
+	net.Conn
+	first []byte
+}
+
+func (c *firstWrite) Write(b []byte) (int, error) {
+	if c.first == nil {
+		return c.Conn.Write(b)
+	}
+	p := append(c.first, b...)
+	c.first = nil
+	n, err := c.Conn.Write(p)
+	return max(n-(len(p)-len(b)), 0), err
+}
+
+// TestStartTLSPrefix: the bytes of the peer's ClientHello that came
+// before the handshake reads them are not lost, wherever they are when
+// StartTLS is called: in the chunk the protocol got (given back with
+// WithTLSPrefix), in a chunk read but not delivered yet, in a chunk kept
+// while paused, or still in the conn.
+func TestStartTLSPrefix(t *testing.T) {
+	tests := []struct {
+		name     string
+		pipeline bool // the ClientHello in the same write as "STARTTLS\n"
+		// before runs on the loop once "STARTTLS\n" was delivered; it
+		// returns StartTLS's options.
+		before      func(co *loop.Coro, r *recorder, rest []byte) []stream.Option
+		wantReading bool
+	}{
+		{
+			name:     "same read: given back",
+			pipeline: true,
+			before: func(co *loop.Coro, r *recorder, rest []byte) []stream.Option {
+				return []stream.Option{stream.WithTLSPrefix(rest)}
+			},
+			wantReading: true,
+		},
+		{
+			name: "read, not delivered yet",
+			before: func(co *loop.Coro, r *recorder, rest []byte) []stream.Option {
+				synctest.Wait() // the reader has read the ClientHello and handed it to the loop
+				return nil
+			},
+			wantReading: true,
+		},
+		{
+			name: "kept while paused",
+			before: func(co *loop.Coro, r *recorder, rest []byte) []stream.Option {
+				r.t.PauseReading()
+				synctest.Wait()
+				loop.Sleep(co, 0) // the chunk arrives, and is kept
+				return nil
+			},
+		},
+		{
+			name: "still in the conn",
+			before: func(co *loop.Coro, r *recorder, rest []byte) []stream.Option {
+				r.t.PauseReading() // before any read of the ClientHello
+				return nil
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srvCfg, cliCfg := tlsConfigs(t)
+				a, b := net.Pipe()
+				var peerErr error
+				wait := peer(b, func(c net.Conn) {
+					defer c.Close()
+					var tc *tls.Conn
+					if tt.pipeline {
+						tc = tls.Client(&firstWrite{c, []byte("STARTTLS\n")}, cliCfg)
+					} else {
+						c.Write([]byte("STARTTLS\n"))
+						tc = tls.Client(c, cliCfg)
+					}
+					peerErr = func() error {
+						if err := tc.Handshake(); err != nil {
+							return err
+						}
+						tc.Write([]byte("hello"))
+						if err := expect(tc, "HELLO"); err != nil {
+							return err
+						}
+						return tc.Close()
+					}()
+				})
+				var cur *stream.Transport
+				var rest []byte // what followed "STARTTLS\n" in its chunk
+				seen := false
+				pausedInHandler := tt.name == "still in the conn"
+				r := &recorder{onData: func(r *recorder, b []byte) {
+					switch {
+					case cur != nil:
+						cur.Write(bytes.ToUpper(b))
+					case !seen:
+						seen = true
+						rest = bytes.Clone(b[len("STARTTLS\n"):])
+						if pausedInHandler {
+							r.t.PauseReading()
+						}
+					}
+				}}
+				var reading bool
+				run(t, func(co *loop.Coro) error {
+					old := stream.Adopt(co.Loop(), a, r)
+					if err := r.wait(co, func() bool { return seen }); err != nil {
+						return err
+					}
+					opts := tt.before(co, r, rest)
+					nt, err := old.StartTLS(co, srvCfg, append(opts, stream.WithServerSide(true))...)
+					if err != nil {
+						return err
+					}
+					reading = nt.IsReading()
+					cur = nt
+					nt.ResumeReading()
+					return r.wait(co, r.isLost)
+				})
+				wait()
+				require.NoError(t, peerErr)
+				if tt.pipeline {
+					assert.NotEmpty(t, rest, "the ClientHello came with the plaintext")
+				} else {
+					assert.Empty(t, rest)
+				}
+				assert.Equal(t, tt.wantReading, reading, "the new transport reads as the old one did")
+				assert.Equal(t, "STARTTLS\n"+string(rest)+"hello", string(r.data))
+				assert.Equal(t, 1, r.losts)
+				assert.NoError(t, r.err)
+			})
+		})
+	}
+}
+
+// TestStartTLSHandOverStress: whatever the interleaving of the peer's
+// writes, the transport's reads and StartTLS, no byte is lost or
+// delivered twice. The peer may send the end of its plaintext in the same
+// write as its ClientHello, from a random point; the protocol gives back
+// what it got after the request for TLS, and the task calls StartTLS at
+// once, or pauses reading at the request, or lets the reader read first
+// (pausing or not).
+func TestStartTLSHandOverStress(t *testing.T) {
+	runs := 90
+	if testing.Short() {
+		runs = 15
+	}
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		for i := range runs {
+			mode := i % 4 // 0: at once, 1: pause at the request, 2: read, pause, StartTLS, 3: read, StartTLS
+			a, b := net.Pipe()
+			plain := bytes.Repeat([]byte("p"), rand.IntN(3*4096))
+			var peerErr error
+			wait := peer(b, func(c net.Conn) {
+				defer c.Close()
+				peerErr = func() error {
+					// The plaintext and the request in random cuts, the last
+					// with the ClientHello.
+					rest := append(bytes.Clone(plain), "STARTTLS\n"...)
+					var last []byte
+					switch rand.IntN(3) {
+					case 0: // the ClientHello alone
+					case 1: // from around the request
+						last = rest[len(plain)+rand.IntN(len("STARTTLS\n")):]
+					default:
+						last = rest[rand.IntN(len(rest)):]
+					}
+					rest = rest[:len(rest)-len(last)]
+					for len(rest) > 0 {
+						n := min(1+rand.IntN(2000), len(rest))
+						if _, err := c.Write(rest[:n]); err != nil {
+							return err
+						}
+						rest = rest[n:]
+					}
+					tc := tls.Client(&firstWrite{c, last}, cliCfg)
+					if err := tc.Handshake(); err != nil {
+						return err
+					}
+					tc.Write([]byte("hello"))
+					if err := expect(tc, "HELLO"); err != nil {
+						return err
+					}
+					return tc.Close()
+				}()
+			})
+			var cur *stream.Transport
+			var got, after []byte
+			seen := false
+			r := &recorder{onData: func(r *recorder, b []byte) {
+				switch {
+				case cur != nil:
+					cur.Write(bytes.ToUpper(b))
+				case seen:
+					after = append(after, b...)
+				default:
+					got = append(got, b...)
+					if i := bytes.Index(got, []byte("STARTTLS\n")); i >= 0 {
+						seen = true
+						after = bytes.Clone(got[i+len("STARTTLS\n"):])
+						got = got[:i]
+						if mode == 1 {
+							r.t.PauseReading()
+						}
+					}
+				}
+			}}
+			run(t, func(co *loop.Coro) error {
+				old := stream.Adopt(co.Loop(), a, r)
+				if err := r.wait(co, func() bool { return seen }); err != nil {
+					return err
+				}
+				if mode >= 2 {
+					synctest.Wait() // the reader has read what it could
+				}
+				if mode == 2 {
+					old.PauseReading()
+					loop.Sleep(co, 0) // what it read is kept
+				}
+				nt, err := old.StartTLS(co, srvCfg, stream.WithServerSide(true), stream.WithTLSPrefix(after))
+				if err != nil {
+					return err
+				}
+				cur = nt
+				nt.ResumeReading()
+				return r.wait(co, r.isLost)
+			})
+			wait()
+			require.NoError(t, peerErr, "run %d", i)
+			require.Equal(t, len(plain), len(got), "run %d", i)
+			require.Equal(t, 1, r.losts, "run %d", i)
+			require.NoError(t, r.err, "run %d", i)
+		}
+	})
+}
+
+// asyncWrites is a conn whose writes do not wait for the other end to
+// read, as over TCP with its send buffer: a goroutine copies them into the
+// conn. Over a bare net.Pipe, a TLS client that refuses the server's
+// certificate blocks sending its alert while the server still writes the
+// rest of its flight.
+type asyncWrites struct {
+	net.Conn
+	ch   chan []byte
+	done chan struct{}
+}
+
+func newAsyncWrites(c net.Conn) *asyncWrites {
+	a := &asyncWrites{Conn: c, ch: make(chan []byte, 64), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for b := range a.ch {
+			c.Write(b) // after an error, the rest is dropped
+		}
+	}()
+	return a
+}
+
+func (a *asyncWrites) Write(b []byte) (int, error) {
+	a.ch <- bytes.Clone(b)
+	return len(b), nil
+}
+
+func (a *asyncWrites) Close() error {
+	close(a.ch)
+	err := a.Conn.Close()
+	<-a.done
+	return err
+}
+
+// TestStartTLSHandshakeFailure: a certificate the client does not trust
+// fails StartTLS with ErrTLSHandshake, and ends the connection: one
+// ConnectionLost, with the same error.
+func TestStartTLSHandshakeFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, _ := tlsConfigs(t)
+		a, b := net.Pipe()
+		var peerErr error
+		wait := peer(b, func(c net.Conn) {
+			aw := newAsyncWrites(c)
+			defer aw.Close()
+			peerErr = tls.Server(aw, srvCfg).Handshake()
+		})
+		r := &recorder{}
+		var startErr, writeErr, closeErr error
+		run(t, func(co *loop.Coro) error {
+			old := stream.Adopt(co.Loop(), a, r)
+			_, startErr = old.StartTLS(co, &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"})
+			if err := r.wait(co, r.isLost); err != nil {
+				return err
+			}
+			writeErr, closeErr = old.Write([]byte("x")), old.Close()
+			return nil
+		})
+		wait()
+		assert.Error(t, peerErr, "the client refused the certificate")
+		require.Error(t, startErr)
+		assert.ErrorIs(t, startErr, stream.ErrTLSHandshake)
+		var unknown x509.UnknownAuthorityError
+		assert.ErrorAs(t, startErr, &unknown)
+		var op *stream.OpError
+		require.ErrorAs(t, startErr, &op)
+		assert.Equal(t, "start TLS", op.Op)
+		assert.Equal(t, []string{"made", "lost:err"}, r.trace)
+		assert.Equal(t, 1, r.losts)
+		assert.Same(t, startErr, r.err)
+		assert.ErrorIs(t, writeErr, stream.ErrClosed, "the failed transport is closed, not handed over")
+		assert.NoError(t, closeErr)
+	})
+}
+
+// TestStartTLSTimeout: WithHandshakeTimeout (and its default, 60 s)
+// bounds the upgrade, in virtual time: a peer that never answers, and
+// one that does not even read what was written before.
+func TestStartTLSTimeout(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []stream.Option
+		pending int // bytes written before StartTLS
+		peer    func(c net.Conn)
+		want    time.Duration
+	}{
+		{"silent peer", []stream.Option{stream.WithHandshakeTimeout(5 * time.Second)}, 0,
+			func(c net.Conn) { io.Copy(io.Discard, c) }, 5 * time.Second},
+		{"default", nil, 0, func(c net.Conn) { io.Copy(io.Discard, c) }, stream.DefaultHandshakeTimeout},
+		{"stuck flush", []stream.Option{stream.WithHandshakeTimeout(time.Second)}, 1 << 20,
+			func(c net.Conn) {
+				c.Read(make([]byte, 1))
+				time.Sleep(time.Hour) // reads nothing more for a while
+				io.Copy(io.Discard, c)
+			}, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, cliCfg := tlsConfigs(t)
+				a, b := net.Pipe()
+				wait := peer(b, func(c net.Conn) { tt.peer(c); c.Close() })
+				r := &recorder{}
+				var startErr error
+				var took time.Duration
+				run(t, func(co *loop.Coro) error {
+					old := stream.Adopt(co.Loop(), a, r)
+					if tt.pending > 0 {
+						old.Write(make([]byte, tt.pending))
+					}
+					start := time.Now()
+					_, startErr = old.StartTLS(co, cliCfg, tt.opts...)
+					took = time.Since(start)
+					return r.wait(co, r.isLost)
+				})
+				wait()
+				assert.Equal(t, tt.want, took)
+				assert.ErrorIs(t, startErr, stream.ErrTLSHandshake)
+				assert.ErrorIs(t, startErr, context.DeadlineExceeded)
+				assert.Equal(t, 1, r.losts)
+				assert.Same(t, startErr, r.err)
+			})
+		})
+	}
+}
+
+// TestStartTLSCancel: cancelling the task in StartTLS aborts the
+// connection, in the flush as in the handshake.
+func TestStartTLSCancel(t *testing.T) {
+	tests := []struct {
+		name    string
+		pending int
+		peer    func(c net.Conn)
+	}{
+		{"in the handshake", 0, func(c net.Conn) { io.Copy(io.Discard, c) }},
+		{"in the flush", 1 << 20, func(c net.Conn) {
+			c.Read(make([]byte, 1))
+			time.Sleep(time.Hour)
+			io.Copy(io.Discard, c)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, cliCfg := tlsConfigs(t)
+				a, b := net.Pipe()
+				wait := peer(b, func(c net.Conn) { tt.peer(c); c.Close() })
+				r := &recorder{}
+				var startErr error
+				run(t, func(co *loop.Coro) error {
+					old := stream.Adopt(co.Loop(), a, r)
+					if tt.pending > 0 {
+						old.Write(make([]byte, tt.pending))
+					}
+					task := loop.Go(co.Loop(), func(co *loop.Coro) error {
+						_, startErr = old.StartTLS(co, cliCfg)
+						return startErr
+					})
+					if err := loop.Sleep(co, time.Second); err != nil {
+						return err
+					}
+					task.Cancel()
+					return r.wait(co, r.isLost)
+				})
+				wait()
+				assert.ErrorIs(t, startErr, future.ErrCancelled)
+				assert.Equal(t, 1, r.losts)
+				assert.ErrorIs(t, r.err, future.ErrCancelled)
+				var op *stream.OpError
+				require.ErrorAs(t, r.err, &op)
+				assert.Equal(t, "start TLS", op.Op)
+			})
+		})
+	}
+}
+
+// TestStartTLSAbortOld: Close or Abort of the old transport during the
+// upgrade aborts it: StartTLS returns ErrClosed, and ConnectionLost gets
+// nil, once.
+func TestStartTLSAbortOld(t *testing.T) {
+	for _, name := range []string{"Close", "Abort"} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, cliCfg := tlsConfigs(t)
+				a, b := net.Pipe()
+				wait := peer(b, func(c net.Conn) { io.Copy(io.Discard, c); c.Close() })
+				r := &recorder{}
+				var startErr, closeErr error
+				run(t, func(co *loop.Coro) error {
+					old := stream.Adopt(co.Loop(), a, r)
+					task := loop.Go(co.Loop(), func(co *loop.Coro) error {
+						_, startErr = old.StartTLS(co, cliCfg)
+						return nil
+					})
+					if err := loop.Sleep(co, time.Second); err != nil {
+						return err
+					}
+					if name == "Close" {
+						closeErr = old.Close()
+					} else {
+						old.Abort()
+					}
+					_, err := task.Await(co)
+					return err
+				})
+				wait()
+				assert.NoError(t, closeErr)
+				assert.ErrorIs(t, startErr, stream.ErrClosed)
+				assert.Equal(t, []string{"made", "lost"}, r.trace)
+				assert.NoError(t, r.err)
+			})
+		})
+	}
+}
+
+// noDeadlines is a conn that cannot cut a read short.
+type noDeadlines struct{ net.Conn }
+
+func (noDeadlines) SetReadDeadline(time.Time) error { return errors.New("no deadlines here") }
+
+// TestStartTLSRefused: StartTLS on a transport that cannot start TLS
+// returns a clear error and leaves the transport as it was.
+func TestStartTLSRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		conn   func(a net.Conn) net.Conn
+		setup  func(tr *stream.Transport)
+		want   error
+		usable bool // the transport still echoes afterwards
+	}{
+		{"closing", nil, func(tr *stream.Transport) { tr.Close() }, stream.ErrClosed, false},
+		{"TLS already", func(a net.Conn) net.Conn { return tls.Client(a, &tls.Config{InsecureSkipVerify: true}) }, nil, stream.ErrAlreadyTLS, false},
+		{"no read deadlines", func(a net.Conn) net.Conn { return noDeadlines{a} }, nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := net.Pipe()
+				var echoed string
+				wait := peer(b, func(c net.Conn) {
+					defer c.Close()
+					if tt.usable {
+						c.Write([]byte("ping"))
+						buf := make([]byte, 4)
+						io.ReadFull(c, buf)
+						echoed = string(buf)
+					}
+					io.Copy(io.Discard, c)
+				})
+				var conn net.Conn = a
+				if tt.conn != nil {
+					conn = tt.conn(a)
+				}
+				r := &recorder{}
+				var startErr error
+				run(t, func(co *loop.Coro) error {
+					tr := stream.Adopt(co.Loop(), conn, r)
+					if err := r.wait(co, func() bool { return r.made > 0 }); err != nil {
+						return err
+					}
+					if tt.setup != nil {
+						tt.setup(tr)
+					}
+					_, startErr = tr.StartTLS(co, &tls.Config{})
+					if tt.usable {
+						r.onData = func(r *recorder, b []byte) { r.t.Write(b) }
+						if err := r.wait(co, hasData(r, "ping")); err != nil {
+							return err
+						}
+					}
+					tr.Close()
+					return r.wait(co, r.isLost)
+				})
+				wait()
+				require.Error(t, startErr)
+				if tt.want != nil {
+					assert.ErrorIs(t, startErr, tt.want)
+				}
+				assert.Contains(t, startErr.Error(), "stream: start TLS")
+				if tt.usable {
+					assert.Equal(t, "ping", echoed)
+					assert.Contains(t, startErr.Error(), "no deadlines here")
+				}
+				assert.Equal(t, 1, r.losts)
+				assert.NoError(t, r.err)
+			})
+		})
+	}
+	t.Run("after WriteEOF", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := halfPipe()
+			wait := peer(b, func(c net.Conn) { io.Copy(io.Discard, c); c.Close() })
+			r := &recorder{}
+			var startErr error
+			run(t, func(co *loop.Coro) error {
+				tr := stream.Adopt(co.Loop(), a, r)
+				tr.WriteEOF()
+				_, startErr = tr.StartTLS(co, &tls.Config{})
+				tr.Close()
+				return r.wait(co, r.isLost)
+			})
+			wait()
+			assert.ErrorIs(t, startErr, stream.ErrWriteAfterEOF)
+		})
+	})
+	t.Run("nil config", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer b.Close()
+			var v any
+			run(t, func(co *loop.Coro) error {
+				tr := stream.Adopt(co.Loop(), a, &echo{})
+				defer tr.Abort()
+				defer func() { v = recover() }()
+				tr.StartTLS(co, nil)
+				return nil
+			})
+			assert.Equal(t, "stream: StartTLS: nil config", v)
+		})
+	})
+}
+
+// TestWriterStartTLS: a streams client upgrades in place; the plaintext
+// the Reader had buffered stays readable, before the decrypted bytes.
+func TestWriterStartTLS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		a, b := net.Pipe()
+		var peerErr error
+		wait := peer(b, func(c net.Conn) {
+			defer c.Close()
+			peerErr = func() error {
+				if err := expect(c, "STARTTLS\n"); err != nil {
+					return err
+				}
+				c.Write([]byte("220 ready\nbuffered plaintext\n"))
+				tc := tls.Server(c, srvCfg)
+				if err := tc.Handshake(); err != nil {
+					return err
+				}
+				return tlsEcho(tc)
+			}()
+		})
+		var lines []string
+		var buffered int
+		var oldTr, newTr *stream.Transport
+		var isTLS bool
+		var lostErr error
+		run(t, func(co *loop.Coro) error {
+			r, w := stream.AdoptStreams(co.Loop(), a)
+			w.WriteString("STARTTLS\n")
+			line, err := r.ReadLine(co)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, string(line))
+			buffered = r.Buffered()
+			oldTr = w.Transport()
+			if err := w.StartTLS(co, cliCfg); err != nil {
+				return err
+			}
+			newTr = w.Transport()
+			_, isTLS = newTr.TLSConnectionState()
+			if line, err = r.ReadLine(co); err != nil {
+				return err
+			}
+			lines = append(lines, string(line))
+			w.WriteString("hello")
+			got, err := r.ReadExactly(co, 5)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, string(got))
+			w.Close()
+			lostErr = w.WaitClosed(co)
+			return nil
+		})
+		wait()
+		require.NoError(t, peerErr)
+		assert.Equal(t, []string{"220 ready\n", "buffered plaintext\n", "HELLO"}, lines)
+		assert.Equal(t, len("buffered plaintext\n"), buffered)
+		assert.NotSame(t, oldTr, newTr)
+		assert.True(t, isTLS)
+		assert.NoError(t, lostErr)
+	})
+}
+
+// TestWriterStartTLSServer: the streams of a server upgrade with a server
+// handshake by default.
+func TestWriterStartTLSServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		ln := newPipeListener()
+		var peerErr error
+		var got string
+		handler := func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+			line, err := r.ReadLine(co)
+			if err != nil {
+				return err
+			}
+			if string(line) != "STARTTLS\n" {
+				return fmt.Errorf("got %q", line)
+			}
+			w.WriteString("OK\n")
+			if err := w.StartTLS(co, srvCfg); err != nil {
+				return err
+			}
+			return upperLines(co, r, w)
+		}
+		run(t, func(co *loop.Coro) error {
+			srv := stream.ServeStreams(co.Loop(), ln, handler)
+			_, err := loop.ToThread(co, func(context.Context) (struct{}, error) {
+				c := ln.Dial()
+				defer c.Close()
+				peerErr = func() error {
+					c.Write([]byte("STARTTLS\n"))
+					if err := expect(c, "OK\n"); err != nil {
+						return err
+					}
+					tc := tls.Client(c, cliCfg)
+					tc.Write([]byte("over tls\n"))
+					buf := make([]byte, len("OVER TLS\n"))
+					if _, err := io.ReadFull(tc, buf); err != nil {
+						return err
+					}
+					got = string(buf)
+					return tc.Close()
+				}()
+				return struct{}{}, nil
+			})
+			if err != nil {
+				return err
+			}
+			srv.Close()
+			return srv.WaitClosed(co)
+		})
+		require.NoError(t, peerErr)
+		assert.Equal(t, "OVER TLS\n", got)
+	})
+}
+
+// TestWriterStartTLSWritesDuring: during the upgrade the Writer refuses
+// writes rather than send them in plaintext or drop them; what was
+// written before is sent first, and what is written after, over TLS.
+func TestWriterStartTLSWritesDuring(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvCfg, cliCfg := tlsConfigs(t)
+		a, b := net.Pipe()
+		var peerErr error
+		wait := peer(b, func(c net.Conn) {
+			defer c.Close()
+			peerErr = func() error {
+				if err := expect(c, "STARTTLS\n"); err != nil {
+					return err
+				}
+				tc := tls.Server(c, srvCfg) // a leak in plaintext would break it
+				if err := tc.Handshake(); err != nil {
+					return err
+				}
+				return tlsEcho(tc)
+			}()
+		})
+		var during []error
+		var echoed []byte
+		run(t, func(co *loop.Coro) error {
+			r, w := stream.AdoptStreams(co.Loop(), a)
+			w.WriteString("STARTTLS\n") // still buffered as StartTLS begins
+			task := loop.Go(co.Loop(), func(co *loop.Coro) error { return w.StartTLS(co, cliCfg) })
+			if err := loop.Sleep(co, 0); err != nil {
+				return err
+			}
+			during = []error{w.WriteString("leak"), w.WriteEOF(), w.Drain(co)}
+			if _, err := task.Await(co); err != nil {
+				return err
+			}
+			if err := w.WriteString("hello"); err != nil {
+				return err
+			}
+			var err error
+			if echoed, err = r.ReadExactly(co, 5); err != nil {
+				return err
+			}
+			w.Close()
+			return w.WaitClosed(co)
+		})
+		wait()
+		require.NoError(t, peerErr)
+		require.Len(t, during, 3)
+		assert.ErrorIs(t, during[0], stream.ErrUpgraded)
+		assert.ErrorIs(t, during[1], stream.ErrUpgraded)
+		assert.NoError(t, during[2], "nothing to drain")
+		assert.Equal(t, "HELLO", string(echoed))
+	})
+}
+
+// TestStartTLSLoopClose: the loop closing during the upgrade ends the
+// connection with loop.ErrClosed, once, and leaks nothing.
+func TestStartTLSLoopClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, cliCfg := tlsConfigs(t)
+		l := loop.New(loop.WithLogger(slog.New(slog.DiscardHandler)))
+		a, b := net.Pipe()
+		wait := peer(b, func(c net.Conn) { io.Copy(io.Discard, c); c.Close() })
+		r := &recorder{}
+		tr := stream.Adopt(l, a, r)
+		loop.Go(l, func(co *loop.Coro) error {
+			_, err := tr.StartTLS(co, cliCfg)
+			return err
+		})
+		_, err := loop.RunUntilComplete(l, loop.Go(l, func(co *loop.Coro) error { return loop.Sleep(co, time.Second) }).Future)
+		require.NoError(t, err)
+		require.NoError(t, l.Close())
+		wait()
+		assert.Equal(t, 1, r.losts)
+		assert.ErrorIs(t, r.err, loop.ErrClosed)
+	})
+}
+
+// TestStartTLSLoopback: STARTTLS between two streams endpoints over TCP,
+// the client's ServerName defaulting to the host it dialled.
+func TestStartTLSLoopback(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srvCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	var handlerState tls.ConnectionState
+	handler := func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
+		if line, err := r.ReadLine(co); err != nil || string(line) != "STARTTLS\n" {
+			return fmt.Errorf("got %q, %v", line, err)
+		}
+		w.WriteString("OK\n")
+		if err := w.StartTLS(co, srvCfg); err != nil {
+			return err
+		}
+		handlerState, _ = w.Transport().TLSConnectionState()
+		return upperLines(co, r, w)
+	}
+	var got []string
+	var st tls.ConnectionState
+	var lostErr error
+	run(t, func(co *loop.Coro) error {
+		srv, err := stream.StartServer(co.Loop(), "tcp", "127.0.0.1:0", handler)
+		if err != nil {
+			return err
+		}
+		r, w, err := stream.OpenConnection(co, "tcp", srv.Addr().String())
+		if err != nil {
+			return err
+		}
+		w.WriteString("STARTTLS\n")
+		line, err := r.ReadLine(co)
+		if err != nil {
+			return err
+		}
+		got = append(got, string(line))
+		if err := w.StartTLS(co, &tls.Config{RootCAs: pool}); err != nil {
+			return err
+		}
+		st, _ = w.Transport().TLSConnectionState()
+		w.WriteString("over tcp and tls\n")
+		if line, err = r.ReadLine(co); err != nil {
+			return err
+		}
+		got = append(got, string(line))
+		w.Close()
+		lostErr = w.WaitClosed(co)
+		srv.Close()
+		return srv.WaitClosed(co)
+	})
+	assert.Equal(t, []string{"OK\n", "OVER TCP AND TLS\n"}, got)
+	assert.True(t, st.HandshakeComplete)
+	assert.NotEmpty(t, st.VerifiedChains, "verified for 127.0.0.1, the host dialled (no SNI for an IP)")
+	assert.True(t, handlerState.HandshakeComplete)
+	assert.NoError(t, lostErr)
+}
