@@ -6,10 +6,19 @@
 //	go run ./cmd/aiobench -w W1,W5 -reps 3     # some of them
 //	go run ./cmd/aiobench -json                # one JSON object per workload
 //	go run ./cmd/aiobench -w W7,W7-PULL        # W7 beside its bare-coroutine ceiling
+//	go run ./cmd/aiobench -peers               # W1-W7 beside asyncio, uvloop, Node.js, run here
+//	go run ./cmd/aiobench -net                 # N1-N3 (network echo) on aio and every peer
 //
 // A child process (-child W1) runs one workload once and prints one JSON
 // line; the parent interleaves the children (W1, W2, ..., W1, W2, ...) so
 // that every workload sees the same machine load, and takes medians.
+//
+// -net starts a fresh echo server per cell per round (aio's examples/echo
+// in both APIs, and the peers of bench/peers) on one core and measures it
+// with a client child (-netclient N1-1K) on the other; -netonly and -cells
+// pick rows and columns, -netaddr measures a server already listening
+// (such as -netserve, aio's echo with a CPU profile). bench/peers/README.md
+// says more.
 package main
 
 import (
@@ -26,6 +35,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 )
 
 // measurement is one child's output.
@@ -51,19 +61,56 @@ type summary struct {
 func main() {
 	var (
 		names   = flag.String("w", "W1,W2,W3,W4,W5,W6,W7", "comma-separated workloads to run")
-		reps    = flag.Int("reps", 5, "repetitions (fresh processes) per workload")
+		reps    = flag.Int("reps", 5, "repetitions (fresh processes) per workload; -net's default is 3")
 		asJSON  = flag.Bool("json", false, "print one JSON object per workload instead of a table")
 		scale   = flag.Float64("scale", 1, "multiply every N by this factor")
 		child   = flag.String("child", "", "run one workload once in this process (used by the parent)")
 		soak    = flag.Duration("soak", 0, "run the mixed soak workload for this long instead")
 		every   = flag.Duration("every", 5e9, "with -soak: report interval")
 		peers   = flag.Bool("peers", false, "also run the peer implementations in bench/peers that are installed")
-		peerDir = flag.String("peerdir", "bench/peers", "with -peers: where the peer programs are")
-		profile = flag.String("cpuprofile", "", "with -child: write a CPU profile of the workload to this file")
+		peerDir = flag.String("peerdir", "bench/peers", "with -peers or -net: where the peer programs are")
+		profile = flag.String("cpuprofile", "", "with -child or -netserve: write a CPU profile to this file")
+
+		network   = flag.Bool("net", false, "run the network benchmark N1-N3 on aio's echo servers and every installed peer")
+		cells     = flag.String("cells", strings.Join(cellNames(), ","), "with -net: comma-separated cells to run")
+		only      = flag.String("netonly", "", "with -net: comma-separated servers to run (default all: "+strings.Join(serverKeys, ",")+")")
+		netAddr   = flag.String("netaddr", "", "with -net: measure the server already listening at HOST:PORT instead of starting servers")
+		netPid    = flag.Int("netpid", 0, "with -netaddr: the pid of that server, for its memory figures")
+		netDur    = flag.Duration("netdur", 10*time.Second, "with -net: N1's timed duration per cell")
+		netWarm   = flag.Duration("netwarm", 2*time.Second, "with -net: N1's warm-up before it")
+		n2MiB     = flag.Int64("n2mib", 1024, "with -net: MiB that N2 echoes")
+		n3Conns   = flag.Int("n3conns", 10000, "with -net: N3's connections")
+		netClient = flag.String("netclient", "", "run the client of one -net cell once in this process (used by -net)")
+		netUSR1   = flag.Bool("netusr1", false, "with -netclient N3: send the server SIGUSR1 before and with all open (used by -net)")
+		netServe  = flag.String("netserve", "", "serve aio's echo, protocol or streams, until SIGTERM (with -cpuprofile: profile it)")
+		listen    = flag.String("listen", "127.0.0.1:0", "with -netserve: the address to listen on")
 	)
 	flag.Parse()
 	if *child != "" {
 		os.Exit(runChild(*child, *scale, *profile))
+	}
+	if *netServe != "" {
+		os.Exit(runNetServe(*netServe, *listen, *profile))
+	}
+	cfg := clientConfig{addr: *netAddr, pid: *netPid, usr1: *netUSR1, warm: *netWarm, dur: *netDur,
+		n2Bytes: *n2MiB << 20, n2Pause: n2Pause, n3Conns: *n3Conns}
+	if *netClient != "" {
+		os.Exit(runNetClient(os.Stdout, *netClient, cfg))
+	}
+	if *network {
+		o := netOptions{peerDir: *peerDir, reps: *reps, addr: *netAddr, pid: *netPid, client: cfg, asJSON: *asJSON}
+		if !flagSet("reps") {
+			o.reps = 3
+		}
+		var err error
+		if o.cells, err = pickCells(*cells); err == nil {
+			o.only, err = parseServerKeys(*only)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "aiobench:", err)
+			os.Exit(2)
+		}
+		os.Exit(runNet(os.Stdout, o))
 	}
 	if *soak > 0 {
 		os.Exit(runSoak(os.Stdout, *soak, *every))
@@ -95,6 +142,16 @@ func main() {
 		return
 	}
 	printTable(os.Stdout, ws, sums, *reps, *scale)
+}
+
+// n2Pause is how long N2's client stops reading, halfway.
+const n2Pause = 2 * time.Second
+
+// flagSet reports whether the command line set flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func pick(names string) ([]workload, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,6 +15,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if api := os.Getenv(fakeServerEnv); api != "" { // TestServerChild's child
+		os.Exit(runFakeServer(api))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -108,7 +108,7 @@ func serveProtocol(l *loop.Loop, addr string) (*stream.Server, error) {
 func serveStreams(l *loop.Loop, addr string) (*stream.Server, error) {
 	return stream.StartServer(l, "tcp", addr, func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
 		for {
-			b, err := r.Read(co, 64<<10)
+			b, err := r.Read(co, 100<<10)
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
