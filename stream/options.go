@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"time"
 )
 
@@ -18,6 +20,8 @@ type config struct {
 	timeout   time.Duration
 	handshake time.Duration
 	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
+	// dial is WithDialer's; nil means a net.Dialer's DialContext.
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // DefaultHandshakeTimeout is asyncio's ssl_handshake_timeout default.
@@ -40,7 +44,9 @@ func WithTLS(cfg *tls.Config) Option {
 }
 
 // WithTimeout bounds a Dial, TLS handshake included (net.Dialer's Timeout).
-// Zero or negative means no bound other than ctx.
+// A Dial it ends fails with an error matching context.DeadlineExceeded
+// whose message says "timed out after" d. Zero or negative means no bound
+// other than ctx.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
@@ -61,4 +67,18 @@ func WithLimit(n int) Option {
 		panic("stream: WithLimit: negative limit")
 	}
 	return optionFunc(func(c *config) { c.limit = n })
+}
+
+// WithDialer makes Dial (and OpenConnection) connect with dial instead of
+// a net.Dialer: for a proxy, a net.Dialer set up otherwise (a local
+// address, keep-alives), or a test's in-memory conn (one end of a
+// net.Pipe). asyncio has no counterpart; its create_connection(sock=...) is
+// Adopt. dial runs off the loop with the Dial's ctx, WithTimeout's bound
+// included; it must return once ctx is done, with an error wrapping
+// ctx.Err() as net.Dialer does, and a conn only with a nil error. A
+// Dial's TLS handshake (WithTLS) runs over the conn dial returns. A nil
+// dial means the default, a zero net.Dialer's DialContext. Listen and
+// Serve ignore it.
+func WithDialer(dial func(ctx context.Context, network, address string) (net.Conn, error)) Option {
+	return optionFunc(func(c *config) { c.dial = dial })
 }
