@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -20,8 +21,11 @@ import (
 // client handshake, also off the loop; WithTimeout bounds the whole.
 //
 // The future fails with an *OpError (Op "dial") wrapping the cause: the
-// dial error (connection refused, ctx's error, a timeout), or one matching
-// ErrTLSHandshake. Cancelling the future cancels the dial; a connection
+// dial error (connection refused, ctx's error), or one matching
+// ErrTLSHandshake. When WithTimeout's bound (or WithHandshakeTimeout's)
+// ends it, the error matches context.DeadlineExceeded and its message says
+// "timed out after" the bound; ctx's own end gives ctx's error.
+// WithDialer replaces the net.Dialer. Cancelling the future cancels the dial; a connection
 // that completes anyway is closed. If the loop closes first, the future is
 // cancelled with an error matching loop.ErrClosed. newProtocol runs on the
 // loop goroutine, once the connection is up.
@@ -37,7 +41,7 @@ func Dial(ctx context.Context, l *loop.Loop, network, address string, newProtoco
 	if hooks.Debugging.Load() != 0 {
 		hooks.Loop.Check(l, "Dial")
 	}
-	d := &dialer{l: l, network: network, address: address, newProtocol: newProtocol, cfg: newConfig(opts)}
+	d := &dialer{l: l, network: network, address: address, newProtocol: newProtocol, cfg: newConfig(opts), parent: ctx}
 	d.ctx, d.cancel = context.WithCancel(ctx)
 	if d.cfg.timeout > 0 {
 		d.ctx, d.cancel = context.WithTimeout(ctx, d.cfg.timeout)
@@ -61,7 +65,8 @@ type dialer struct {
 	address     string
 	newProtocol func() Protocol
 	cfg         config
-	ctx         context.Context
+	parent      context.Context // Dial's ctx
+	ctx         context.Context // parent, with WithTimeout's bound
 	cancel      context.CancelFunc
 	f           *future.Future[*Transport]
 	untrack     func()
@@ -77,11 +82,25 @@ type dialer struct {
 
 func (d *dialer) run() {
 	defer d.wg.Done()
-	var nd net.Dialer
-	conn, err := nd.DialContext(d.ctx, d.network, d.address)
+	dial := d.cfg.dial
+	if dial == nil {
+		var nd net.Dialer
+		dial = nd.DialContext
+	}
+	conn, err := dial(d.ctx, d.network, d.address)
+	switch {
+	case err != nil && conn != nil: // a WithDialer's func breaking its contract
+		conn.Close()
+		conn = nil
+	case err == nil && conn == nil:
+		err = errors.New("the dialer returned neither a conn nor an error")
+	}
 	var st *tls.ConnectionState
 	if err == nil && d.cfg.tls != nil {
 		conn, st, err = clientHandshake(d.ctx, conn, d.cfg, d.address)
+	}
+	if err != nil && d.cfg.timeout > 0 && d.ctx.Err() == context.DeadlineExceeded && d.parent.Err() == nil {
+		err = timedOut(d.cfg.timeout, err)
 	}
 	d.mu.Lock()
 	if d.closed {
@@ -115,15 +134,28 @@ func clientHandshake(ctx context.Context, conn net.Conn, cfg config, address str
 
 // handshake runs c's handshake within d (if positive) and ctx.
 func handshake(ctx context.Context, c *tls.Conn, d time.Duration) error {
+	hctx := ctx
 	if d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+		hctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	if err := c.HandshakeContext(ctx); err != nil {
+	if err := c.HandshakeContext(hctx); err != nil {
+		if d > 0 && hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			err = timedOut(d, err)
+		}
 		return fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
 	return nil
+}
+
+// timedOut is the error of a dial or handshake that its own bound d ended:
+// it says so, and matches context.DeadlineExceeded whatever err is.
+func timedOut(d time.Duration, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %v: %w", d, err)
+	}
+	return fmt.Errorf("timed out after %v: %w: %w", d, context.DeadlineExceeded, err)
 }
 
 // done completes the Dial on the loop goroutine.

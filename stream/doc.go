@@ -34,7 +34,8 @@
 //
 // # What to reach for
 //
-//   - [Dial] connects (WithTLS, WithTimeout, WithHandshakeTimeout);
+//   - [Dial] connects (WithTLS, WithTimeout, WithHandshakeTimeout, and
+//     WithDialer for a proxy or an in-memory conn);
 //     [Adopt] takes a net.Conn made elsewhere (an accepted conn, one end of
 //     a net.Pipe).
 //   - [Listen] and [Serve] make a [Server]: [Server.Close],

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"time"
 )
 
@@ -20,6 +22,8 @@ type config struct {
 	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
 	side      tlsSide
 	prefix    []byte // WithTLSPrefix
+	// dial is WithDialer's; nil means a net.Dialer's DialContext.
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // tlsSide is the side of StartTLS's handshake (WithServerSide).
@@ -51,7 +55,9 @@ func WithTLS(cfg *tls.Config) Option {
 }
 
 // WithTimeout bounds a Dial, TLS handshake included (net.Dialer's Timeout).
-// Zero or negative means no bound other than ctx.
+// A Dial it ends fails with an error matching context.DeadlineExceeded
+// whose message says "timed out after" d. Zero or negative means no bound
+// other than ctx.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
@@ -97,4 +103,18 @@ func WithServerSide(server bool) Option {
 // no reference to b. The other calls ignore it.
 func WithTLSPrefix(b []byte) Option {
 	return optionFunc(func(c *config) { c.prefix = b })
+}
+
+// WithDialer makes Dial (and OpenConnection) connect with dial instead of
+// a net.Dialer: for a proxy, a net.Dialer set up otherwise (a local
+// address, keep-alives), or a test's in-memory conn (one end of a
+// net.Pipe). asyncio has no counterpart; its create_connection(sock=...) is
+// Adopt. dial runs off the loop with the Dial's ctx, WithTimeout's bound
+// included; it must return once ctx is done, with an error wrapping
+// ctx.Err() as net.Dialer does, and a conn only with a nil error. A
+// Dial's TLS handshake (WithTLS) runs over the conn dial returns. A nil
+// dial means the default, a zero net.Dialer's DialContext. Listen and
+// Serve ignore it.
+func WithDialer(dial func(ctx context.Context, network, address string) (net.Conn, error)) Option {
+	return optionFunc(func(c *config) { c.dial = dial })
 }

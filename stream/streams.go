@@ -12,7 +12,7 @@ import (
 
 // OpenConnection is asyncio's open_connection: it dials address on the
 // named network (Dial, with ctx co.Context() and opts: WithTLS, WithTimeout,
-// WithHandshakeTimeout, and WithLimit for the Reader) and returns the
+// WithHandshakeTimeout, WithDialer, and WithLimit for the Reader) and returns the
 // connection's Reader and Writer once it is made. The error is Dial's, an
 // *OpError. Close the Writer to end the connection.
 //
