@@ -49,7 +49,9 @@ type conduit interface {
 const maxSpare = 256 << 10
 
 // portable is the conduit over any net.Conn: a reader goroutine blocks in
-// conn.Read and hands each chunk to the loop; writes go to the conn from
+// conn.Read and hands each chunk to the loop, or, for a socket on Linux,
+// the loop's poller reports it readable and the loop reads it without
+// blocking (tryRead); writes go to the conn from
 // the loop goroutine when the conn takes them at once, and otherwise to a
 // writer goroutine that runs only while there is something to write. The
 // loop goroutine never blocks on the conn.
@@ -58,7 +60,14 @@ const maxSpare = 256 << 10
 //  1. At most one chunk is in flight: the reader reads only after an ack
 //     (readNext), so it owns bufs between acks and the loop owns chunk (a
 //     slice of bufs) from the hand-off to the ack. Read memory is at most
-//     one buffer, and none while a socket waits for data (readRaw).
+//     one buffer, and none while a socket waits for data (readRaw). A
+//     polled socket has no reader goroutine: the loop owns bufs, and reads
+//     only while the transport wants a chunk (want) and the socket may have
+//     one (maybe: set by the poller's report, cleared by a read that found
+//     the socket empty; the poller is edge-triggered, so data arriving after
+//     that read is reported again). A short read empties the socket, except
+//     once the stream has ended (ended): the end was reported with the data
+//     before it, so the socket is read until it returns the end.
 //  2. The write state (pending, spare, inflight, the requests, writing) is
 //     shared under mu; the writer holds mu only to swap buffers, never
 //     across a blocking conn call.
@@ -80,7 +89,7 @@ type portable struct {
 	wg      sync.WaitGroup
 	live    atomic.Int32
 	stop    chan struct{} // closed by close and abort: the reader stops waiting for acks
-	stopped bool          // loop-only: stop is closed
+	stopped bool          // loop-only: reading was stopped
 	aborted bool          // loop-only: abort ran
 
 	// Read side.
@@ -88,6 +97,13 @@ type portable struct {
 	bufs  readBuffer    // the reader's
 	chunk []byte        // in flight to the loop: bytes of bufs
 	rerr  error         // why reading ended, in flight to the loop
+
+	// Read side of a polled socket, loop-only (invariant 1).
+	pl                 *poller // nil: a reader goroutine reads
+	tok                uint64  // the socket's registration with pl
+	want, maybe, ended bool
+	delivering, posted bool // in received; onTryRead is on its way
+	onTryRead          func()
 
 	// Write side.
 	mu       sync.Mutex
@@ -111,25 +127,107 @@ type portable struct {
 }
 
 func newPortable(t *Transport, conn net.Conn) *portable {
-	p := &portable{
-		t: t, l: t.l, conn: conn, raw: conn,
-		stop: make(chan struct{}),
-		ack:  make(chan struct{}, 1),
-	}
+	p := &portable{t: t, l: t.l, conn: conn, raw: conn}
 	if tc, ok := conn.(*tls.Conn); ok {
 		p.raw = tc.NetConn()
 	} else {
 		p.rc = rawConn(conn)
 	}
-	p.onChunk = func() { p.t.received(p.chunk) }
-	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
 	p.onWriteErr = func() { p.t.writeFailed(p.werr) }
 	p.onDrained = p.t.drained
 	p.onFinished = p.finished
 	p.live.Store(2) // the reader and the conn
+	if p.rc != nil {
+		if pl := pollerFor(p.l); pl != nil {
+			if tok, ok := pl.add(p); ok {
+				p.pl, p.tok, p.maybe = pl, tok, true
+				p.onTryRead = p.tryRead
+				return p
+			}
+		}
+	}
+	p.stop = make(chan struct{})
+	p.ack = make(chan struct{}, 1)
+	p.onChunk = func() { p.t.received(p.chunk) }
+	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
 	p.wg.Add(1)
 	go p.reader()
 	return p
+}
+
+// readable is the poller's report that the socket may have data, or that
+// its stream has ended.
+func (p *portable) readable(ended bool) {
+	p.maybe = true
+	p.ended = p.ended || ended
+	if p.want && !p.delivering {
+		p.tryRead()
+	}
+}
+
+// tryRead reads a chunk from a polled socket without waiting, and delivers
+// it or the end of the stream, if the transport wants one and the socket
+// may have one. It runs as a callback of its own (readable's caller, or
+// onTryRead), never inside the transport's, so received is not reentered.
+func (p *portable) tryRead() {
+	p.posted = false
+	if !p.want || !p.maybe || p.stopped {
+		return
+	}
+	n, err := readRaw(p.rc, &p.bufs, false)
+	switch {
+	case err != nil:
+		p.stopPolled()
+		p.t.readEnded(err)
+	case n == 0:
+		p.maybe = false
+	default:
+		p.want = false
+		chunk := p.bufs.take(n)
+		p.maybe = p.ended || len(chunk) == cap(chunk) // a short read emptied the socket
+		p.delivering = true
+		p.t.received(chunk)
+		p.delivering = false
+		if p.stopped {
+			p.bufs.put() // stopped while the chunk was in use
+			return
+		}
+		p.next()
+	}
+}
+
+// next follows the consumption of a polled socket's chunk: the next read
+// is scheduled, or, if the socket is empty, the buffer goes back to its
+// pool until data arrives.
+func (p *portable) next() {
+	if !p.want {
+		return // the chunk is held by the transport until it is consumed
+	}
+	if !p.maybe {
+		p.bufs.put()
+		return
+	}
+	p.postTryRead()
+}
+
+// postTryRead schedules tryRead if it has something to do: each chunk is
+// a callback of its own, so one busy socket does not hold up the loop.
+func (p *portable) postTryRead() {
+	if p.want && p.maybe && !p.stopped && !p.posted {
+		p.posted = true
+		p.post(p.onTryRead)
+	}
+}
+
+// stopPolled ends a polled socket's reading: it leaves the poller, and the
+// reader's count of live goes.
+func (p *portable) stopPolled() {
+	p.stopped = true
+	p.pl.remove(p, p.tok)
+	if !p.delivering {
+		p.bufs.put()
+	}
+	p.release()
 }
 
 // post hands fn to the loop; false means the loop is closed.
@@ -146,11 +244,14 @@ func (p *portable) reader() {
 	defer p.wg.Done()
 	defer p.release()
 	var err error
+	lent := false // a chunk of bufs went to the loop, which may still be using it
 	for {
 		select {
 		case <-p.ack:
 		case <-p.stop:
-			p.bufs.put()
+			if !lent {
+				p.bufs.put()
+			}
 			return
 		}
 		if err != nil {
@@ -159,7 +260,7 @@ func (p *portable) reader() {
 		n := 0
 		for n == 0 && err == nil {
 			if p.rc != nil {
-				n, err = readRaw(p.rc, &p.bufs)
+				n, err = readRaw(p.rc, &p.bufs, true)
 			} else {
 				n, err = p.conn.Read(p.bufs.get())
 			}
@@ -172,8 +273,8 @@ func (p *portable) reader() {
 			break
 		}
 		p.chunk = p.bufs.take(n)
+		lent = true
 		if !p.post(p.onChunk) {
-			p.bufs.put()
 			return
 		}
 	}
@@ -285,6 +386,13 @@ func (p *portable) closed() {
 }
 
 func (p *portable) readNext() {
+	if p.pl != nil {
+		p.want = true
+		if !p.delivering && !p.stopped {
+			p.next()
+		}
+		return
+	}
 	select {
 	case p.ack <- struct{}{}:
 	default:
@@ -379,7 +487,11 @@ func (p *portable) closeDead() {
 }
 
 func (p *portable) stopReading() {
-	if !p.stopped {
+	switch {
+	case p.stopped:
+	case p.pl != nil:
+		p.stopPolled()
+	default:
 		p.stopped = true
 		close(p.stop)
 	}
@@ -411,10 +523,12 @@ type handover struct {
 // SetReadDeadline, having changed nothing, if the conn cannot cut a read
 // short.
 func (p *portable) handOver(done func(tail []byte)) error {
-	p.handing.Store(true)
-	if err := p.conn.SetReadDeadline(time.Now()); err != nil {
-		p.handing.Store(false)
-		return err
+	if p.pl == nil {
+		p.handing.Store(true)
+		if err := p.conn.SetReadDeadline(time.Now()); err != nil {
+			p.handing.Store(false)
+			return err
+		}
 	}
 	p.handDone = done
 	p.stopReading()

@@ -13,4 +13,4 @@ func rawConn(net.Conn) syscall.RawConn { return nil }
 
 func tryWrite(syscall.RawConn, []byte) (int, error) { return 0, nil }
 
-func readRaw(syscall.RawConn, *readBuffer) (int, error) { return 0, nil }
+func readRaw(syscall.RawConn, *readBuffer, bool) (int, error) { return 0, nil }

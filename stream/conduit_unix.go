@@ -51,10 +51,11 @@ func tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
 	return n, err
 }
 
-// readRaw reads once from the socket into r, waiting for data without a
-// buffer: while the socket has nothing to read, r's buffer is back in its
-// pool. It returns io.EOF at the end of the stream.
-func readRaw(rc syscall.RawConn, r *readBuffer) (n int, err error) {
+// readRaw reads once from the socket into r. If the socket has nothing to
+// read, it waits for data holding no buffer (r's buffer is back in its
+// pool), or, unless wait is set, returns n == 0 and a nil error at once.
+// It returns io.EOF at the end of the stream.
+func readRaw(rc syscall.RawConn, r *readBuffer, wait bool) (n int, err error) {
 	cerr := rc.Read(func(fd uintptr) bool {
 		for {
 			m, rerr := syscall.Read(int(fd), r.get())
@@ -63,7 +64,7 @@ func readRaw(rc syscall.RawConn, r *readBuffer) (n int, err error) {
 				continue
 			case rerr == syscall.EAGAIN:
 				r.put()
-				return false // wait for data, holding no buffer
+				return !wait
 			case rerr != nil:
 				err = os.NewSyscallError("read", rerr)
 			case m == 0:

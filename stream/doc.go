@@ -61,18 +61,23 @@
 //
 // Protocol callbacks run on the loop goroutine, one at a time; Transport
 // and Server methods must be called there too (from a callback or a task).
-// Under each transport, the portable mechanism runs a reader goroutine
-// that blocks in conn.Read and hands each chunk to the loop. Writes go
-// out as in asyncio: on a TCP or Unix socket with nothing buffered, Write
-// sends at once from the loop goroutine, without waiting, as much as the
-// kernel takes; the rest (and every write to other conns, TLS and pipes
-// included) is buffered and written by a writer goroutine that exists only
-// while the buffer is not empty. The loop goroutine never blocks on a conn.
-// An idle connection costs its reader goroutine and no read buffer: on a
-// socket, the reader waits for data before it takes a buffer from a
-// shared pool. A server has one accept goroutine (and one per TLS
-// handshake in progress); a Dial has one until it completes; a StartTLS
-// has one for its handshake, once the transport's reader has handed over.
+// Reads: on Linux, a TCP or Unix socket (without TLS) is read on the loop
+// goroutine, as in asyncio's selector loop: the loop's poller, one
+// goroutine waiting on an epoll set of the loop's own, reports the sockets
+// that have data, and the loop reads each without blocking. Any other
+// conn (TLS, net.Pipe, a custom net.Conn, or a socket elsewhere) has a
+// reader goroutine that blocks in conn.Read and hands each chunk to the
+// loop. Writes go out as in asyncio: on a TCP or Unix socket with nothing
+// buffered, Write sends at once from the loop goroutine, without waiting,
+// as much as the kernel takes; the rest (and every write to other conns,
+// TLS and pipes included) is buffered and written by a writer goroutine
+// that exists only while the buffer is not empty. The loop goroutine never
+// blocks on a conn. An idle socket costs no goroutine on Linux (its
+// reader goroutine elsewhere) and no read buffer: buffers come from a
+// shared pool when data arrives. A server has one accept goroutine (and
+// one per TLS handshake in progress); a Dial has one until it completes; a
+// StartTLS has one for its handshake, once the transport's reader has
+// handed over.
 //
 // # Flow control
 //

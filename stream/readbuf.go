@@ -8,11 +8,16 @@ const (
 	minReadBuffer = 4 << 10
 	maxReadBuffer = 64 << 10
 	readClasses   = 5 // 4, 8, 16, 32 and 64 KiB
+
+	// A Reader's buffer takes up to two limits and a chunk (flow control).
+	maxFeedBuffer = 256 << 10
+	feedClasses   = 7 // and 128 and 256 KiB
 )
 
-// readPools hold the read buffers of sockets waiting for data, one pool per
-// size: an idle connection holds no read buffer.
-var readPools [readClasses]sync.Pool
+// readPools hold the read buffers of sockets waiting for data, and the
+// buffers of Readers with nothing buffered, one pool per size: an idle
+// connection holds no read buffer.
+var readPools [feedClasses]sync.Pool
 
 // readBuffer is one reader's buffer, taken from its pool when a read needs
 // it and given back (put) when the reader waits for data or ends. Only the

@@ -106,6 +106,9 @@ type Reader struct {
 	//     a read of more than 2L bytes cannot stall). A waiting read may see
 	//     the buffer grow past 2L; the source is paused, if need be, as the
 	//     read returns.
+	//  4. The buffer is pooled (takeFeedBuffer) from the first Feed until a
+	//     read that finds it empty waits; while the caller holds the slice of
+	//     the last Next (lent), no byte before off is moved or overwritten.
 
 	l      *loop.Loop
 	limit  int
@@ -115,7 +118,9 @@ type Reader struct {
 	err    error
 	waiter *future.Future[struct{}] // the waiting read's wake-up, or nil
 	src    Source
-	paused bool // the Reader wants its source paused (told to src if set)
+	paused bool   // the Reader wants its source paused (told to src if set)
+	lent   bool   // buf[:off] holds the bytes of the last Next, still the caller's
+	old    []byte // or old holds them: buf was replaced meanwhile
 }
 
 // NewReader returns an empty Reader for l with a buffer limit of limit
@@ -165,17 +170,15 @@ func (r *Reader) Feed(data []byte) {
 	if len(data) == 0 {
 		return
 	}
-	if r.off > 0 && len(r.buf)+len(data) > cap(r.buf) && 2*r.off >= len(r.buf) {
-		// Slide the bytes to the front rather than grow.
-		n := copy(r.buf, r.buf[r.off:])
-		r.buf, r.off = r.buf[:n], 0
+	if len(r.buf)+len(data) > cap(r.buf) {
+		r.grow(len(data))
 	}
 	r.buf = append(r.buf, data...)
-	if r.waiter != nil {
+	if r.waiter != nil && !r.waiter.Done() {
 		r.waiter.SetResult(struct{}{})
 		return
 	}
-	r.flow()
+	r.flow() // a read that was woken and has not run yet waits for no more
 }
 
 // FeedEOF is asyncio's StreamReader.feed_eof: the stream has ended. The
@@ -272,6 +275,47 @@ func (r *Reader) Read(co *loop.Coro, n int) ([]byte, error) {
 				return []byte{}, nil
 			}
 			return r.take(b), nil
+		}
+		if err := r.wait(co); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Next returns up to n buffered bytes without copying them, as soon as at
+// least one is buffered, waiting for one if need be; once the stream has
+// ended and every byte is read, it returns io.EOF. As with bytes.Buffer's
+// Next, the slice is only valid until the next read of r: it is the
+// Reader's own buffer, which is reused. So a loop of Next and Writer.Write
+// (which copies what it cannot send at once) allocates nothing per chunk,
+// and an idle stream holds no buffer. It panics if n <= 0.
+//
+// If SetError was called, a Next that finds no byte buffered returns that
+// error.
+//
+// Cancellation: if the task is cancelled while waiting, Next returns an
+// error matching future.ErrCancelled and consumes nothing. If the loop
+// closes, it returns an error matching loop.ErrClosed and consumes nothing.
+//
+// It panics if another task is waiting in a read of r. Must be called on
+// the loop goroutine.
+func (r *Reader) Next(co *loop.Coro, n int) ([]byte, error) {
+	r.enter("Next")
+	if n <= 0 {
+		panic(fmt.Sprintf("stream: Reader.Next: count %d, want > 0", n))
+	}
+	defer r.flow()
+	for {
+		switch b := r.buffered(); {
+		case b > 0:
+			p := r.buf[r.off : r.off+min(n, b) : r.off+min(n, b)]
+			r.off += len(p)
+			r.lent = true
+			return p, nil
+		case r.err != nil:
+			return nil, r.err
+		case r.eof:
+			return nil, io.EOF
 		}
 		if err := r.wait(co); err != nil {
 			return nil, err
@@ -416,12 +460,28 @@ func (r *Reader) enter(op string) {
 	if r.waiter != nil {
 		panic("stream: Reader." + op + ": another task is already reading")
 	}
+	if r.lent {
+		// The slice of the last Next is no longer valid: its bytes may be
+		// reused.
+		r.lent = false
+		if r.off == len(r.buf) {
+			r.buf, r.off = r.buf[:0], 0
+		}
+	}
+	if r.old != nil {
+		putFeedBuffer(r.old)
+		r.old = nil
+	}
 }
 
 // wait parks the task until Feed, FeedEOF or SetError wakes it, resuming
 // the source first (invariant 3). It returns Await's error: a cancellation
 // or the loop closing.
 func (r *Reader) wait(co *loop.Coro) error {
+	if r.buffered() == 0 && r.buf != nil {
+		putFeedBuffer(r.buf) // an idle stream holds no buffer
+		r.buf, r.off = nil, 0
+	}
 	if r.paused {
 		r.paused = false
 		if r.src != nil {
@@ -463,15 +523,19 @@ func (r *Reader) flow() {
 func (r *Reader) buffered() int { return len(r.buf) - r.off }
 
 // take consumes and returns the first n buffered bytes, in a slice the
-// Reader no longer refers to: all of them hands over the buffer itself.
+// Reader no longer refers to: all of them hands over the buffer itself,
+// unless it is pooled.
 func (r *Reader) take(n int) []byte {
-	if n == r.buffered() {
+	if n == r.buffered() && !pooled(r.buf) {
 		p := r.buf[r.off:len(r.buf):len(r.buf)]
 		r.buf, r.off = nil, 0
 		return p
 	}
 	p := bytes.Clone(r.buf[r.off : r.off+n])
 	r.off += n
+	if r.off == len(r.buf) {
+		r.buf, r.off = r.buf[:0], 0
+	}
 	return p
 }
 
@@ -481,4 +545,70 @@ func (r *Reader) check(op string) {
 	if hooks.Debugging.Load() != 0 {
 		hooks.Loop.Check(r.l, "stream.Reader."+op)
 	}
+}
+
+// A Reader's buffer comes from the read buffers' pools when the first
+// bytes arrive and goes back when a read has emptied it and waits, so that
+// a stream read with ReadInto allocates nothing per chunk and an idle one
+// holds no buffer. A buffer of another size (grown past the largest class,
+// or handed to a caller by take) is left to the garbage collector.
+
+// grow makes room for n more bytes: the buffered bytes slide to the front
+// if that makes room and the last Next's bytes are not in the way;
+// otherwise they move to another buffer, twice as large if need be, and
+// the old one goes back to its pool (at the next read, if it holds the
+// last Next's bytes).
+func (r *Reader) grow(n int) {
+	b := r.buffered()
+	if !r.lent && b+n <= cap(r.buf) {
+		copy(r.buf, r.buf[r.off:])
+		r.buf, r.off = r.buf[:b], 0
+		return
+	}
+	size := cap(r.buf)
+	if b+n > size {
+		size = max(b+n, 2*size)
+	}
+	nb := append(takeFeedBuffer(size), r.buf[r.off:]...)
+	if r.lent {
+		r.old = r.buf // the caller's until the next read
+	} else {
+		putFeedBuffer(r.buf)
+	}
+	r.buf, r.off, r.lent = nb, 0, false
+}
+
+// takeFeedBuffer returns an empty buffer for at least n bytes: a pooled
+// one if n fits the largest class.
+func takeFeedBuffer(n int) []byte {
+	if n > maxFeedBuffer {
+		return make([]byte, 0, n)
+	}
+	class := 0
+	for minReadBuffer<<class < n {
+		class++
+	}
+	if v, ok := readPools[class].Get().(*[]byte); ok {
+		return (*v)[:0]
+	}
+	return make([]byte, 0, minReadBuffer<<class)
+}
+
+// pooled reports whether b has the capacity of a pooled buffer.
+func pooled(b []byte) bool {
+	c := cap(b)
+	return c >= minReadBuffer && c <= maxFeedBuffer && c&(c-1) == 0
+}
+
+// putFeedBuffer gives b back to its pool if it is a pooled size.
+func putFeedBuffer(b []byte) {
+	if !pooled(b) {
+		return
+	}
+	class := 0
+	for minReadBuffer<<class < cap(b) {
+		class++
+	}
+	b = b[:cap(b)]
+	readPools[class].Put(&b)
 }

@@ -225,3 +225,25 @@ func TestReaderDebugChecksGoroutine(t *testing.T) {
 		assert.Equal(t, 0, r.Buffered(), "nothing changed")
 	})
 }
+
+// TestReaderWokenReadStillPauses: a read that Feed has woken waits for no
+// more bytes, so the feeds that come before it runs pause the source past
+// 2L, as if no read waited.
+func TestReaderWokenReadStillPauses(t *testing.T) {
+	var calls []string
+	var got []byte
+	rdRun(t, func(co *loop.Coro) error {
+		r := stream.NewReader(co.Loop(), 4)
+		r.SetSource(rdSource{"src", &calls})
+		co.Loop().CallSoon(func() {
+			r.Feed([]byte("1234")) // wakes the Read below
+			r.Feed([]byte("5678")) // 2L: not more than 2L
+			r.Feed([]byte("9"))    // 2L+1 before the read has run: pause
+		})
+		b, err := r.Read(co, 100)
+		got = b
+		return err
+	})
+	assert.Equal(t, "123456789", string(got))
+	assert.Equal(t, []string{"src pause", "src resume"}, calls, "paused past 2L, resumed once the read took the bytes")
+}

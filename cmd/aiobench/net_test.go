@@ -290,8 +290,8 @@ func n1(ops, p50, p99 float64) netOutcome {
 	return netOutcome{r: netResult{Ops: 1, OpsPerSec: ops, P50us: p50, P99us: p99}}
 }
 
-func n2(mibps, base, peak float64) netOutcome {
-	return netOutcome{r: netResult{Ops: 1, MiBps: mibps, BaseRSS: base, PeakRSS: peak}}
+func n2(mibps, base, peak, pauseRSS, pausePeak float64) netOutcome {
+	return netOutcome{r: netResult{Ops: 1, MiBps: mibps, BaseRSS: base, PeakRSS: peak, PauseRSS: pauseRSS, PausePeak: pausePeak}}
 }
 
 func n3(perConn, base, open float64, threads0, threads, g0, g int) netOutcome {
@@ -314,12 +314,12 @@ func TestNetTable(t *testing.T) {
 		res: [][][]netOutcome{
 			{ // aio protocol
 				{n1(40e3, 100, 300), n1(60e3, 90, 250), n1(50e3, 95, 900)},
-				{n2(600, 6, 10), failed("N2: echo mismatch at byte 7"), n2(700, 6, 11)},
+				{n2(600, 6, 10, 8, 8.25), failed("N2: echo mismatch at byte 7"), n2(700, 6, 11, 9, 9.25)},
 				{n3(12, 6, 120, 5, 7, -1, -1), n3(13, 6, 130, 5, 7, -1, -1), n3(11, 6, 110, 5, 6, -1, -1)},
 			},
 			{ // Go net
 				{n1(80e3, 70, 200), n1(60e3, 75, 210), n1(100e3, 72, 220)},
-				{n2(650, 4, 4.5), n2(640, 4, 4.4), n2(660, 4, 4.6)},
+				{n2(650, 4, 4.5, 4.4, 4.4), n2(640, 4, 4.4, 4.3, 4.4), n2(660, 4, 4.6, 4.5, 4.5)},
 				{n3(8, 4, 80, 6, 6, 3, 1003), n3(8, 4, 80, 6, 6, 3, 1003), n3(8, 4, 80, 6, 6, 3, 1003)},
 			},
 			{nil, nil, nil},
@@ -332,13 +332,13 @@ func TestNetTable(t *testing.T) {
 	require.Greater(t, len(lines), 20)
 
 	assert.Equal(t, "aio network benchmark (N1–N3): HEADER", lines[0])
-	assert.Equal(t, "| server | N1 1 KiB ×10 rt/s | N2 MiB/s | N2 RSS peak−base MiB | N3 KiB/conn | N3 threads |", lines[2])
-	assert.Equal(t, "|---|---|---|---|---|---|", lines[3])
+	assert.Equal(t, "| server | N1 1 KiB ×10 rt/s | N2 MiB/s | N2 RSS peak−base MiB | N2 RSS pause growth MiB | N3 KiB/conn | N3 threads |", lines[2])
+	assert.Equal(t, "|---|---|---|---|---|---|---|", lines[3])
 	// Ratios are per round: 40/80, 60/60, 50/100 → median 0.5 (the
 	// ratio of medians would be 0.625); N2's failed round is left out.
-	assert.Equal(t, "| aio protocol | 50k (0.50×) | 650 (0.99×) | 4.5 | 12.00 | 7 |", lines[4])
-	assert.Equal(t, "| Go net | 80k | 650 | 0.5 | 8.00 | 6 |", lines[5])
-	assert.Equal(t, "| node | — | — | — | — | — |", lines[6])
+	assert.Equal(t, "| aio protocol | 50k (0.50×) | 650 (0.99×) | 4.5 | 0.25 | 12.00 | 7 |", lines[4])
+	assert.Equal(t, "| Go net | 80k | 650 | 0.5 | 0.00 | 8.00 | 6 |", lines[5])
+	assert.Equal(t, "| node | — | — | — | — | — | — |", lines[6])
 
 	assert.Equal(t, "| server | N1 1 KiB ×10 p50 / p99 µs |", lines[8])
 	assert.Equal(t, "| aio protocol | 95 / 300 |", lines[10])

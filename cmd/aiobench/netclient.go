@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,11 +29,13 @@ type netResult struct {
 	P99us     float64 `json:"p99_us,omitempty"`
 	MiBps     float64 `json:"mib_per_sec,omitempty"` // N2: MiB echoed / (seconds − the pause)
 
-	BaseRSS    float64 `json:"base_rss_mib,omitempty"` // server VmRSS before the first connection
-	PeakRSS    float64 `json:"peak_rss_mib,omitempty"` // N2: server VmHWM at the end
-	OpenRSS    float64 `json:"open_rss_mib,omitempty"` // N3: server VmRSS with K open, settled
-	KiBPerConn float64 `json:"kib_per_conn,omitempty"` // N3: (OpenRSS − BaseRSS) / K
-	Threads    int     `json:"threads,omitempty"`      // N3: server threads with K open
+	BaseRSS    float64 `json:"base_rss_mib,omitempty"`       // server VmRSS before the first connection
+	PeakRSS    float64 `json:"peak_rss_mib,omitempty"`       // N2: server VmHWM at the end
+	PauseRSS   float64 `json:"pause_rss_mib,omitempty"`      // N2: server VmRSS as the client stops reading
+	PausePeak  float64 `json:"pause_peak_rss_mib,omitempty"` // N2: server VmHWM over the pause
+	OpenRSS    float64 `json:"open_rss_mib,omitempty"`       // N3: server VmRSS with K open, settled
+	KiBPerConn float64 `json:"kib_per_conn,omitempty"`       // N3: (OpenRSS − BaseRSS) / K
+	Threads    int     `json:"threads,omitempty"`            // N3: server threads with K open
 	Threads0   int     `json:"threads_before,omitempty"`
 	// Goroutines and Goroutines0 (N3, with K open and before) come from a
 	// server that prints "goroutines N" on SIGUSR1 (goecho -stats): the
@@ -250,7 +253,8 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 // runN2 is N2, bulk echo with flow control: one connection; a goroutine
 // writes cfg.n2Bytes in writes of chunk bytes while the reader reads and
 // checks the echo, stopping for cfg.n2Pause once it has half of it. The
-// server's peak RSS is its VmHWM at the end.
+// server's peak RSS is its VmHWM at the end; its growth over the pause is
+// its VmHWM over the pause (reset as the pause begins) − its VmRSS then.
 func runN2(cfg clientConfig, chunk int) (netResult, error) {
 	total := cfg.n2Bytes
 	if total <= 0 || total%int64(chunk) != 0 {
@@ -299,7 +303,10 @@ func runN2(cfg clientConfig, chunk int) (netResult, error) {
 		}
 		if !paused && got >= total/2 {
 			paused = true
-			time.Sleep(cfg.n2Pause)
+			if err := r.pause(cfg); err != nil {
+				fail.set(err)
+				break
+			}
 		}
 	}
 	elapsed := time.Since(start)
@@ -318,6 +325,32 @@ func runN2(cfg clientConfig, chunk int) (netResult, error) {
 	r.Seconds = elapsed.Seconds()
 	r.MiBps = float64(total) / (1 << 20) / (elapsed - cfg.n2Pause).Seconds()
 	return r, nil
+}
+
+// pause stops reading for cfg.n2Pause and measures the server's memory
+// over it: with flow control the server stops reading too, and its RSS
+// stays where it was.
+func (r *netResult) pause(cfg clientConfig) error {
+	if cfg.pid <= 0 {
+		time.Sleep(cfg.n2Pause)
+		return nil
+	}
+	// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0).
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", cfg.pid), []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the server's peak RSS: %w", err)
+	}
+	st, err := readProcStatus(cfg.pid)
+	if err != nil {
+		return err
+	}
+	r.PauseRSS = st.rssMiB()
+	time.Sleep(cfg.n2Pause)
+	st, err = readProcStatus(cfg.pid)
+	if err != nil {
+		return err
+	}
+	r.PausePeak = st.hwmMiB()
+	return nil
 }
 
 // n3InFlight bounds the connections being opened at once, so that the

@@ -82,7 +82,7 @@ func netServe(serve func(*loop.Loop, string) (*stream.Server, error), addr, prof
 // echoStreams is examples/echo's streams handler.
 func echoStreams(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
 	for {
-		b, err := r.Read(co, 100<<10)
+		b, err := r.Next(co, 100<<10)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

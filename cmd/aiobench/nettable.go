@@ -22,17 +22,20 @@ type netTable struct {
 
 // Metrics of a netResult, by cell kind.
 var (
-	metricOps     = func(r netResult) float64 { return r.OpsPerSec }
-	metricMiBps   = func(r netResult) float64 { return r.MiBps }
-	metricP50     = func(r netResult) float64 { return r.P50us }
-	metricP99     = func(r netResult) float64 { return r.P99us }
-	metricN2Delta = func(r netResult) float64 { return r.PeakRSS - r.BaseRSS }
-	metricBase    = func(r netResult) float64 { return r.BaseRSS }
-	metricPeak    = func(r netResult) float64 { return r.PeakRSS }
-	metricOpen    = func(r netResult) float64 { return r.OpenRSS }
-	metricPerConn = func(r netResult) float64 { return r.KiBPerConn }
-	metricThreads = func(r netResult) float64 { return float64(r.Threads) }
-	metricOpenSec = func(r netResult) float64 { return r.Seconds }
+	metricOps       = func(r netResult) float64 { return r.OpsPerSec }
+	metricMiBps     = func(r netResult) float64 { return r.MiBps }
+	metricP50       = func(r netResult) float64 { return r.P50us }
+	metricP99       = func(r netResult) float64 { return r.P99us }
+	metricN2Delta   = func(r netResult) float64 { return r.PeakRSS - r.BaseRSS }
+	metricN2Pause   = func(r netResult) float64 { return r.PausePeak - r.PauseRSS }
+	metricPauseRSS  = func(r netResult) float64 { return r.PauseRSS }
+	metricPausePeak = func(r netResult) float64 { return r.PausePeak }
+	metricBase      = func(r netResult) float64 { return r.BaseRSS }
+	metricPeak      = func(r netResult) float64 { return r.PeakRSS }
+	metricOpen      = func(r netResult) float64 { return r.OpenRSS }
+	metricPerConn   = func(r netResult) float64 { return r.KiBPerConn }
+	metricThreads   = func(r netResult) float64 { return float64(r.Threads) }
+	metricOpenSec   = func(r netResult) float64 { return r.Seconds }
 )
 
 // ok returns the results of the rounds that succeeded.
@@ -93,6 +96,24 @@ func (t *netTable) cell(si, ci int, f func(netResult) float64, format string) st
 	return fmt.Sprintf(format, v)
 }
 
+// pauseCell is N2's growth over the pause, whose 0 is a figure: "n/a"
+// only where the server's memory was not measured.
+func (t *netTable) pauseCell(si, ci int) string {
+	outs := t.res[si][ci]
+	rs := okResults(outs)
+	switch {
+	case len(outs) == 0:
+		return "—"
+	case len(rs) == 0:
+		return "failed"
+	}
+	rs = slices.DeleteFunc(rs, func(r netResult) bool { return r.PausePeak == 0 })
+	if len(rs) == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", median(rs, metricN2Pause))
+}
+
 // withRatio appends " (1.05×)", the ratio to Go net, to a figure.
 func (t *netTable) withRatio(s string, si, ci int, f func(netResult) float64) string {
 	if x, ok := t.ratio(si, ci, f); ok {
@@ -125,7 +146,7 @@ func (t *netTable) write(w io.Writer) {
 		case 1:
 			cols = append(cols, c.label+" rt/s")
 		case 2:
-			cols = append(cols, "N2 MiB/s", "N2 RSS peak−base MiB")
+			cols = append(cols, "N2 MiB/s", "N2 RSS peak−base MiB", "N2 RSS pause growth MiB")
 		case 3:
 			cols = append(cols, "N3 KiB/conn", "N3 threads")
 		}
@@ -139,7 +160,7 @@ func (t *netTable) write(w io.Writer) {
 				r = append(r, t.withRatio(t.cell(si, ci, metricOps, ""), si, ci, metricOps))
 			case 2:
 				r = append(r, t.withRatio(t.cell(si, ci, metricMiBps, "%.0f"), si, ci, metricMiBps),
-					t.cell(si, ci, metricN2Delta, "%.1f"))
+					t.cell(si, ci, metricN2Delta, "%.1f"), t.pauseCell(si, ci))
 			case 3:
 				r = append(r, t.cell(si, ci, metricPerConn, "%.2f"), t.cell(si, ci, metricThreads, "%.0f"))
 			}
@@ -250,7 +271,8 @@ func (t *netTable) footnotes(w io.Writer) {
 	}
 	if t.has(2) {
 		fmt.Fprintf(w, "N2: one connection echoes %d MiB in 64 KiB writes; the client stops reading for %v halfway; "+
-			"MiB/s = MiB / (time − %v); RSS peak−base = server VmHWM at the end − its VmRSS before the connection.\n",
+			"MiB/s = MiB / (time − %v); RSS peak−base = server VmHWM at the end − its VmRSS before the connection; "+
+			"pause growth = server VmHWM over the pause − its VmRSS as the pause begins.\n",
 			c.n2Bytes>>20, c.n2Pause, c.n2Pause)
 	}
 	if t.has(3) {
@@ -302,6 +324,8 @@ type netSummary struct {
 	MiBps      float64  `json:"mib_per_sec,omitempty"`
 	BaseRSS    float64  `json:"base_rss_mib,omitempty"`
 	PeakRSS    float64  `json:"peak_rss_mib,omitempty"`
+	PauseRSS   float64  `json:"pause_rss_mib,omitempty"`
+	PausePeak  float64  `json:"pause_peak_rss_mib,omitempty"`
 	OpenRSS    float64  `json:"open_rss_mib,omitempty"`
 	KiBPerConn float64  `json:"kib_per_conn,omitempty"`
 	Threads    float64  `json:"threads,omitempty"`
@@ -321,7 +345,7 @@ func (t *netTable) writeJSON(w io.Writer) {
 			m := func(f func(netResult) float64) float64 { return median(rs, f) }
 			sum := netSummary{Server: s.key, Cell: c.name, Rounds: len(outs), Failed: len(outs) - len(rs),
 				OpsPerSec: m(metricOps), P50us: m(metricP50), P99us: m(metricP99), MiBps: m(metricMiBps),
-				BaseRSS: m(metricBase), PeakRSS: m(metricPeak), OpenRSS: m(metricOpen),
+				BaseRSS: m(metricBase), PeakRSS: m(metricPeak), PauseRSS: m(metricPauseRSS), PausePeak: m(metricPausePeak), OpenRSS: m(metricOpen),
 				KiBPerConn: m(metricPerConn), Threads: m(metricThreads), Header: t.header}
 			f := metricOps
 			if c.kind == 2 {

@@ -102,13 +102,13 @@ func serveProtocol(l *loop.Loop, addr string) (*stream.Server, error) {
 }
 
 // serveStreams serves with the streams API (asyncio's start_server): each
-// connection's handler is a task that reads what arrives and writes it
-// back, waiting in Drain while the client does not read. When it returns,
-// its Writer is closed.
+// connection's handler is a task that reads what arrives (up to 100 KiB at
+// a time, without a copy) and writes it back, waiting in Drain
+// while the client does not read. When it returns, its Writer is closed.
 func serveStreams(l *loop.Loop, addr string) (*stream.Server, error) {
 	return stream.StartServer(l, "tcp", addr, func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
 		for {
-			b, err := r.Read(co, 100<<10)
+			b, err := r.Next(co, 100<<10) // valid until the next read: Write copies what it keeps
 			if errors.Is(err, io.EOF) {
 				return nil
 			}

@@ -1,0 +1,142 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aio-go/aio/loop"
+)
+
+// tally is a Protocol that counts what it reads and its ends.
+type tally struct {
+	got      *[]byte
+	eofs     *int
+	lost     *int
+	onLost   func()
+	keepOpen bool
+}
+
+func (p tally) ConnectionMade(*Transport) {}
+func (p tally) DataReceived(b []byte)     { *p.got = append(*p.got, b...) }
+func (p tally) EOFReceived() bool         { *p.eofs++; return p.keepOpen }
+func (p tally) ConnectionLost(error) {
+	*p.lost++
+	p.onLost()
+}
+
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), fn)
+}
+
+// TestPolledSocketsHaveNoReaderGoroutine: on Linux a socket's reads are
+// polled on the loop goroutine: 100 open connections add no goroutine but
+// the loop's poller, which returns once they are closed.
+func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
+	const conns = 100
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var readers, pollers, after int
+	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+		srv := Serve(co.Loop(), ln, func() Protocol { return &echoProto{} })
+		cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
+			var cs []net.Conn
+			msg := []byte("ping\n")
+			for range conns {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					return cs, err
+				}
+				cs = append(cs, c)
+				if _, err := c.Write(msg); err != nil {
+					return cs, err
+				}
+				if _, err := io.ReadFull(c, msg); err != nil {
+					return cs, err
+				}
+			}
+			return cs, nil
+		})
+		readers = goroutinesIn("stream.(*portable).reader(")
+		pollers = goroutinesIn("stream.(*poller).wait(")
+		for _, c := range cs {
+			c.Close()
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		srv.Close()
+		if err := srv.WaitClosed(co); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, nil
+	})
+	require.NoError(t, err)
+	after = goroutinesIn("stream.(*poller).wait(")
+	assert.Zero(t, readers, "no reader goroutine per connection")
+	assert.Equal(t, 1, pollers, "one poller for the loop")
+	assert.Zero(t, after, "the poller returns with the loop")
+}
+
+// TestPolledDataThenEOF: a peer that writes and closes at once sends its
+// bytes and its FIN in one readiness report; every byte and then the end
+// arrive, on each of 200 connections (a read that empties the socket must
+// not be taken for the end of what is reported).
+func TestPolledDataThenEOF(t *testing.T) {
+	const conns = 200
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	msg := bytes.Repeat([]byte("0123456789"), 300)
+	gots := make([][]byte, 0, conns)
+	eofs, lost := 0, 0
+	var all loop.Event
+	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+		srv := Serve(co.Loop(), ln, func() Protocol {
+			gots = append(gots, nil)
+			return tally{got: &gots[len(gots)-1], eofs: &eofs, lost: &lost, onLost: func() {
+				if lost == conns {
+					all.Set()
+				}
+			}}
+		})
+		_, err := loop.ToThread(co, func(context.Context) (struct{}, error) {
+			for range conns {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					return struct{}{}, err
+				}
+				_, err = c.Write(msg)
+				c.Close()
+				if err != nil {
+					return struct{}{}, err
+				}
+			}
+			return struct{}{}, nil
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := all.Wait(co); err != nil {
+			return struct{}{}, err
+		}
+		srv.Close()
+		return struct{}{}, srv.WaitClosed(co)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, conns, eofs)
+	assert.Equal(t, conns, lost)
+	for i, got := range gots {
+		if !assert.Equal(t, msg, got, "connection %d", i) {
+			break
+		}
+	}
+}
