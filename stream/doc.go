@@ -88,7 +88,7 @@
 // buffer within the high-water mark plus one write.
 //
 // Reading: PauseReading stops the reads themselves: the reader issues no
-// Read until ResumeReading, so at most one read buffer (up to 64 KiB) is
+// Read until ResumeReading, so at most one read buffer (up to 256 KiB) is
 // held and the peer's writes block once the kernel's (or the pipe's)
 // buffer is full.
 //

@@ -6,12 +6,12 @@ import "sync"
 // time a read fills it, up to maxReadBuffer.
 const (
 	minReadBuffer = 4 << 10
-	maxReadBuffer = 64 << 10
-	readClasses   = 5 // 4, 8, 16, 32 and 64 KiB
+	maxReadBuffer = 256 << 10 // asyncio's largest read
+	readClasses   = 7         // 4, 8, 16, 32, 64, 128 and 256 KiB
 
 	// A Reader's buffer takes up to two limits and a chunk (flow control).
 	maxFeedBuffer = 256 << 10
-	feedClasses   = 7 // and 128 and 256 KiB
+	feedClasses   = 7
 )
 
 // readPools hold the read buffers of sockets waiting for data, and the

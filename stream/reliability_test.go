@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -193,7 +194,12 @@ func TestPeerResetMidWrite(t *testing.T) {
 		assert.True(t, isReset(r.err), "ConnectionLost(%v)", r.err)
 		var op *stream.OpError
 		assert.ErrorAs(t, r.err, &op)
-		assert.Equal(t, []string{"made", "pause", "lost:err"}, r.trace)
+		// The kernel reports the reset to one call: if the write gets it
+		// first, the read that follows finds the stream ended, and the
+		// protocol sees an EOF before the write's error, as in asyncio.
+		trace := slices.DeleteFunc(slices.Clone(r.trace), func(ev string) bool { return ev == "eof" })
+		assert.Equal(t, []string{"made", "pause", "lost:err"}, trace)
+		assert.LessOrEqual(t, len(r.trace)-len(trace), 1, "at most one EOF")
 		assert.ErrorIs(t, writeErr, stream.ErrClosed)
 		assert.ErrorIs(t, eofErr, stream.ErrClosed)
 	})
