@@ -214,3 +214,99 @@ func TestLoopShutdownInEveryState(t *testing.T) {
 	})
 	goleak.VerifyNone(t)
 }
+
+// TestLoopCloseInEveryStateLoopback: over real sockets, Close ends a
+// server accepting, a TLS server's handshake with a client that sends
+// nothing, a TLS Dial to a peer that never answers, an idle connection and
+// one with bytes buffered to a peer that does not read, and leaves no
+// goroutine and no file descriptor.
+func TestLoopCloseInEveryStateLoopback(t *testing.T) {
+	cert, _ := selfSigned(t)
+	warm, err := net.Listen("tcp", "127.0.0.1:0") // the runtime's poller fds exist from here on
+	require.NoError(t, err)
+	warm.Close()
+	fds := openFDs(t)
+
+	// A peer that accepts and then neither reads nor writes.
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	accepted := make(chan net.Conn, 2)
+	muteWait := peer(nil, func(net.Conn) {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	})
+
+	l := loop.New()
+	var rs []*recorder
+	var dial *future.Future[*stream.Transport]
+	var srvs []*stream.Server
+	var raw net.Conn
+	ready := loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
+		plain, err := stream.Listen(l, "tcp", "127.0.0.1:0", newEcho)
+		if err != nil {
+			return struct{}{}, err
+		}
+		tlsSrv, err := stream.Listen(l, "tcp", "127.0.0.1:0", newEcho,
+			stream.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}}))
+		if err != nil {
+			return struct{}{}, err
+		}
+		srvs = append(srvs, plain, tlsSrv)
+		// A client of the TLS server that sends nothing.
+		raw, err = loop.ToThread(co, func(context.Context) (net.Conn, error) {
+			return net.Dial("tcp", tlsSrv.Addr().String())
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		dial = stream.Dial(co.Context(), l, "tcp", mute.Addr().String(), newEcho,
+			stream.WithTLS(&tls.Config{InsecureSkipVerify: true}))
+		for _, r := range []*recorder{{}, {}} {
+			rs = append(rs, r)
+			if _, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", plain.Addr().String(), func() stream.Protocol { return r })); err != nil {
+				return struct{}{}, err
+			}
+		}
+		// One more, idle reading too, and writing to the mute peer.
+		r := &recorder{}
+		rs = append(rs, r)
+		tr, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", mute.Addr().String(), func() stream.Protocol { return r }))
+		if err != nil {
+			return struct{}{}, err
+		}
+		tr.Write(make([]byte, 32<<20)) // beyond what the kernel's buffers take
+		if tr.WriteBufferSize() == 0 {
+			return struct{}{}, io.ErrShortWrite
+		}
+		return struct{}{}, nil
+	})
+	_, err = loop.RunUntilComplete(l, ready.Future)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+
+	for i, r := range rs {
+		assert.Equal(t, 1, r.losts, "conn %d", i)
+		assert.ErrorIs(t, r.err, loop.ErrClosed, "conn %d", i)
+	}
+	require.True(t, dial.Done())
+	_, err = dial.Result()
+	assert.ErrorIs(t, err, loop.ErrClosed)
+	for _, srv := range srvs {
+		assert.False(t, srv.IsServing())
+	}
+
+	raw.Close()
+	mute.Close()
+	muteWait()
+	close(accepted)
+	for c := range accepted {
+		c.Close()
+	}
+	goleak.VerifyNone(t)
+	assert.Equal(t, fds, openFDs(t), "file descriptors left open")
+}
