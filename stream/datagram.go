@@ -133,14 +133,17 @@ type datagram struct {
 // net.ListenPacket is returned as an *OpError with Op "listen". A host
 // name in address is resolved on the loop goroutine: use a literal address.
 //
-// ListenPacket panics if newProtocol is nil or returns nil, and with an
-// error matching loop.ErrClosed if the loop is closing or closed; the conn
-// is closed then.
+// ListenPacket panics if l or newProtocol is nil or newProtocol returns
+// nil, and with an error matching loop.ErrClosed if the loop is closing or
+// closed; the conn is closed then.
 //
 // Must be called on the loop goroutine.
 func ListenPacket(l *loop.Loop, network, address string, newProtocol func() DatagramProtocol) (*DatagramTransport, error) {
 	if newProtocol == nil {
 		panic("stream: ListenPacket: nil protocol factory")
+	}
+	if l == nil {
+		panic("stream: ListenPacket: nil loop")
 	}
 	pc, err := net.ListenPacket(network, address)
 	if err != nil {
@@ -168,11 +171,14 @@ func ListenPacket(l *loop.Loop, network, address string, newProtocol func() Data
 // iteration. The transport owns pc from then on: do not read, write or
 // close it directly.
 //
-// AdoptPacket panics if pc or p is nil, and with an error matching
+// AdoptPacket panics if l, pc or p is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func AdoptPacket(l *loop.Loop, pc net.PacketConn, p DatagramProtocol) *DatagramTransport {
+	if l == nil {
+		panic("stream: AdoptPacket: nil loop")
+	}
 	if pc == nil {
 		panic("stream: AdoptPacket: nil conn")
 	}

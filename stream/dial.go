@@ -30,13 +30,19 @@ import (
 // cancelled with an error matching loop.ErrClosed. newProtocol runs on the
 // loop goroutine, once the connection is up.
 //
-// Dial panics if newProtocol is nil, and with an error matching
+// Dial panics if ctx, l or newProtocol is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func Dial(ctx context.Context, l *loop.Loop, network, address string, newProtocol func() Protocol, opts ...Option) *future.Future[*Transport] {
 	if newProtocol == nil {
 		panic("stream: Dial: nil protocol factory")
+	}
+	if ctx == nil {
+		panic("stream: Dial: nil ctx")
+	}
+	if l == nil {
+		panic("stream: Dial: nil loop")
 	}
 	if hooks.Debugging.Load() != 0 {
 		hooks.Loop.Check(l, "Dial")

@@ -46,13 +46,16 @@ type Server struct {
 // "tcp", "tcp4", "tcp6", "unix") and serves it (see Serve). WithTLS makes
 // it a TLS server.
 //
-// Listen panics if newProtocol is nil, and with an error matching
+// Listen panics if l or newProtocol is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func Listen(l *loop.Loop, network, address string, newProtocol func() Protocol, opts ...Option) (*Server, error) {
 	if newProtocol == nil {
 		panic("stream: Listen: nil protocol factory")
+	}
+	if l == nil {
+		panic("stream: Listen: nil loop")
 	}
 	ln, err := net.Listen(network, address)
 	if err != nil {
@@ -69,7 +72,7 @@ func Listen(l *loop.Loop, network, address string, newProtocol func() Protocol, 
 // handler, and accepting goes on after a pause (5 ms, doubling to 1 s), as
 // net/http does.
 //
-// Serve panics if ln or newProtocol is nil, and with an error matching
+// Serve panics if l, ln or newProtocol is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
@@ -79,6 +82,9 @@ func Serve(l *loop.Loop, ln net.Listener, newProtocol func() Protocol, opts ...O
 	}
 	if ln == nil {
 		panic("stream: Serve: nil listener")
+	}
+	if l == nil {
+		panic("stream: Serve: nil loop")
 	}
 	s := &Server{l: l, ln: ln, newProtocol: newProtocol, cfg: newConfig(opts),
 		stop: make(chan struct{}), pending: make(map[net.Conn]struct{})}

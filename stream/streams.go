@@ -38,11 +38,17 @@ func OpenConnection(co *loop.Coro, network, address string, opts ...Option) (*Re
 // or one end of a net.Pipe. Only WithLimit applies of opts. The Writer
 // accepts writes at once.
 //
-// AdoptStreams panics if conn is nil, and with an error matching
+// AdoptStreams panics if l or conn is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func AdoptStreams(l *loop.Loop, conn net.Conn, opts ...Option) (*Reader, *Writer) {
+	if l == nil {
+		panic("stream: AdoptStreams: nil loop")
+	}
+	if conn == nil {
+		panic("stream: AdoptStreams: nil conn")
+	}
 	p := newStreamProtocol(l, newConfig(opts).limit, nil)
 	p.w.t = Adopt(l, conn, p)
 	return p.r, p.w
@@ -51,13 +57,16 @@ func AdoptStreams(l *loop.Loop, conn net.Conn, opts ...Option) (*Reader, *Writer
 // StartServer is asyncio's start_server: it listens on address (as
 // Listen) and serves it with handler (see ServeStreams).
 //
-// StartServer panics if handler is nil, and with an error matching
+// StartServer panics if l or handler is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func StartServer(l *loop.Loop, network, address string, handler func(co *loop.Coro, r *Reader, w *Writer) error, opts ...Option) (*Server, error) {
 	if handler == nil {
 		panic("stream: StartServer: nil handler")
+	}
+	if l == nil {
+		panic("stream: StartServer: nil loop")
 	}
 	return Listen(l, network, address, streamFactory(l, handler, opts), opts...)
 }
@@ -77,13 +86,19 @@ func StartServer(l *loop.Loop, network, address string, handler func(co *loop.Co
 // Close stops them and aborts the connections. Server.Close only stops
 // accepting: the handlers go on.
 //
-// ServeStreams panics if ln or handler is nil, and with an error matching
+// ServeStreams panics if l, ln or handler is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func ServeStreams(l *loop.Loop, ln net.Listener, handler func(co *loop.Coro, r *Reader, w *Writer) error, opts ...Option) *Server {
 	if handler == nil {
 		panic("stream: ServeStreams: nil handler")
+	}
+	if ln == nil {
+		panic("stream: ServeStreams: nil listener")
+	}
+	if l == nil {
+		panic("stream: ServeStreams: nil loop")
 	}
 	return Serve(l, ln, streamFactory(l, handler, opts), opts...)
 }

@@ -82,11 +82,14 @@ const (
 // happens on the first read and write, off the loop, and
 // TLSConnectionState reports the state as it was at Adopt.
 //
-// Adopt panics if conn or p is nil, and with an error matching
+// Adopt panics if l, conn or p is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
 func Adopt(l *loop.Loop, conn net.Conn, p Protocol) *Transport {
+	if l == nil {
+		panic("stream: Adopt: nil loop")
+	}
 	if conn == nil {
 		panic("stream: Adopt: nil conn")
 	}
