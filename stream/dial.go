@@ -90,8 +90,7 @@ func (d *dialer) run() {
 	defer d.wg.Done()
 	dial := d.cfg.dial
 	if dial == nil {
-		var nd net.Dialer
-		dial = nd.DialContext
+		dial = d.cfg.netDialer().DialContext
 	}
 	conn, err := dial(d.ctx, d.network, d.address)
 	switch {

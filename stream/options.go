@@ -18,6 +18,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	tls       *tls.Config
 	timeout   time.Duration
+	fallback  time.Duration // WithFallbackDelay's; 0: net.Dialer's default
 	handshake time.Duration
 	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
 	side      tlsSide
@@ -53,6 +54,19 @@ func newConfig(opts []Option) config {
 func WithTLS(cfg *tls.Config) Option {
 	return optionFunc(func(c *config) { c.tls = cfg })
 }
+
+// WithFallbackDelay sets how long a Dial to a host name with both IPv6
+// and IPv4 addresses waits for the first family before it also tries the
+// other: asyncio's happy_eyeballs_delay (RFC 6555), net.Dialer's
+// FallbackDelay. Zero means net.Dialer's default, 300 ms; a negative d
+// turns the fallback off, so the addresses are tried one at a time. A
+// WithDialer's func does its own dialing, and d does not apply to it.
+func WithFallbackDelay(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.fallback = d })
+}
+
+// netDialer is the net.Dialer of a Dial without WithDialer.
+func (c config) netDialer() *net.Dialer { return &net.Dialer{FallbackDelay: c.fallback} }
 
 // WithTimeout bounds a Dial, TLS handshake included (net.Dialer's Timeout).
 // A Dial it ends fails with an error matching context.DeadlineExceeded
