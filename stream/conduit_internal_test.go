@@ -146,22 +146,7 @@ func TestIdleSocketsHoldNoReadBuffer(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
-			var cs []net.Conn
-			msg := make([]byte, 100)
-			for range conns {
-				c, err := net.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					return cs, err
-				}
-				cs = append(cs, c)
-				if _, err := c.Write(msg); err != nil {
-					return cs, err
-				}
-				if _, err := io.ReadFull(c, msg); err != nil {
-					return cs, err
-				}
-			}
-			return cs, nil
+			return dialEchoed(ln.Addr().String(), conns, make([]byte, 100))
 		})
 		peers = cs
 		if err != nil {
@@ -188,3 +173,24 @@ func (e *echoProto) ConnectionMade(t *Transport) { e.t = t }
 func (e *echoProto) DataReceived(b []byte)       { _ = e.t.Write(b) }
 func (e *echoProto) EOFReceived() bool           { return false }
 func (e *echoProto) ConnectionLost(error)        {}
+
+// dialEchoed opens n connections to an echo server at addr, and on each
+// writes msg and reads its echo. It returns the connections opened, even
+// with an error.
+func dialEchoed(addr string, n int, msg []byte) ([]net.Conn, error) {
+	var cs []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return cs, err
+		}
+		cs = append(cs, c)
+		if _, err := c.Write(msg); err != nil {
+			return cs, err
+		}
+		if _, err := io.ReadFull(c, msg); err != nil {
+			return cs, err
+		}
+	}
+	return cs, nil
+}

@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -49,22 +48,7 @@ func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
 	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 		srv := Serve(co.Loop(), ln, func() Protocol { return &echoProto{} })
 		cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
-			var cs []net.Conn
-			msg := []byte("ping\n")
-			for range conns {
-				c, err := net.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					return cs, err
-				}
-				cs = append(cs, c)
-				if _, err := c.Write(msg); err != nil {
-					return cs, err
-				}
-				if _, err := io.ReadFull(c, msg); err != nil {
-					return cs, err
-				}
-			}
-			return cs, nil
+			return dialEchoed(ln.Addr().String(), conns, []byte("ping\n"))
 		})
 		readers = goroutinesIn("stream.(*portable).reader(")
 		pollers = goroutinesIn("stream.(*poller).wait(")
