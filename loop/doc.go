@@ -80,7 +80,8 @@
 //     The same callbacks and steps run in the same order, one at a time, as
 //     rule 1 says; only the goroutine differs. OnLoop reports true there.
 //     The loop goroutine takes over again to wait for work, to stop, and
-//     to shut down. Debug mode and PanicCrash do not lend.
+//     to shut down. Debug mode and PanicCrash do not lend, and neither does
+//     a loop that owns I/O objects (transports, servers, subprocesses).
 //
 // What breaking rule 3 costs, and what is caught: a loop-only method
 // called from another goroutine while the loop waits idle panics with an

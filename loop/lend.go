@@ -28,6 +28,10 @@ package loop
 //  5. Panics in callbacks are reported as on the loop goroutine. Debug mode
 //     (which checks goroutines) and PanicCrash (which lets a panic unwind
 //     the goroutine running the loop) do not lend.
+//  6. A loop that owns I/O objects other than daemons (resources.go) does
+//     not lend: the borrower's stack would grow to the depth of the I/O
+//     callbacks it runs and stay grown while the task waits, so that every
+//     idle connection's handler would hold twice the minimum stack.
 
 // lend runs the loop on the calling task's goroutine while t waits. It
 // reports true when t's wake-up has run: t resumes without a switch. It

@@ -459,7 +459,7 @@ func (co *Coro) suspend() bool {
 		return false
 	}
 	t.state = taskWaiting
-	if l := t.l; l.lends && l.borrower == nil && l.lend(t) {
+	if l := t.l; l.lends && l.borrower == nil && len(l.resources) == l.daemons && l.lend(t) {
 		t.state = taskRunning
 		return true
 	}

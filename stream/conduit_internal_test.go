@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -164,6 +166,67 @@ func TestIdleSocketsHoldNoReadBuffer(t *testing.T) {
 	perConn := (int64(after.HeapInuse) - int64(before.HeapInuse)) / conns
 	t.Logf("heap per idle connection: %d B (both ends)", perConn)
 	assert.Less(t, perConn, int64(minReadBuffer), "idle connections hold their read buffers")
+}
+
+// TestIdleHandlersKeepSmallStacks checks that a streams handler that
+// echoed a message and waits in Next holds a goroutine stack of the
+// minimum size: the write's syscalls ran on the loop's stack, and no
+// waiting handler ran the loop's I/O on its own (lend.go).
+func TestIdleHandlersKeepSmallStacks(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector's instrumentation deepens every frame")
+	}
+	if os.Getenv("AIO_STACK_CHILD") == "" {
+		// Stacks that earlier tests freed stay counted in StackInuse: the
+		// measurement runs in a process of its own.
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleHandlersKeepSmallStacks$", "-test.v")
+		cmd.Env = append(os.Environ(), "AIO_STACK_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s", out)
+		require.NoError(t, err)
+		return
+	}
+	const conns = 500
+	var before, after runtime.MemStats
+	_, err := loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+		l := co.Loop()
+		srv, err := StartServer(l, "tcp", "127.0.0.1:0", func(co *loop.Coro, r *Reader, w *Writer) error {
+			for {
+				b, err := r.Next(co, 64<<10)
+				if err != nil {
+					return nil
+				}
+				if err := w.Write(b); err != nil {
+					return err
+				}
+				if err := w.Drain(co); err != nil {
+					return err
+				}
+			}
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		runtime.ReadMemStats(&before)
+		cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
+			return dialEchoed(srv.Addr().String(), conns, make([]byte, 100))
+		})
+		if err == nil {
+			runtime.ReadMemStats(&after)
+		}
+		srv.Close()
+		for _, c := range cs {
+			c.Close()
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, srv.WaitClosed(co)
+	})
+	require.NoError(t, err)
+	perConn := (int64(after.StackInuse) - int64(before.StackInuse)) / conns
+	t.Logf("stack per idle handler: %d B", perConn)
+	assert.Less(t, perConn, int64(3<<10), "idle handlers' stacks grew past the minimum 2 KiB")
 }
 
 // echoProto writes back what it reads.
