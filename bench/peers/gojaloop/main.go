@@ -289,7 +289,12 @@ func runScript(src string, n int) (time.Duration, int64, error) {
 	var t0 time.Time
 	var el time.Duration
 	var result int64
-	var err error
+	var err error // the first error: fail's, or the runtime's
+	setErr := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
 	onLoop(func(l *eventloop.EventLoop, vm *goja.Runtime) {
 		globals := []struct {
 			name  string
@@ -303,17 +308,19 @@ func runScript(src string, n int) (time.Duration, int64, error) {
 				l.StopNoWait()
 			}},
 			{"fail", func(msg string) {
-				err = fmt.Errorf("JavaScript: %s", msg)
+				setErr(fmt.Errorf("JavaScript: %s", msg))
 				l.StopNoWait()
 			}},
 		}
 		for _, g := range globals {
-			if err = vm.Set(g.name, g.value); err != nil {
+			if e := vm.Set(g.name, g.value); e != nil {
+				setErr(e)
 				l.StopNoWait()
 				return
 			}
 		}
-		if _, err = vm.RunString(src); err != nil {
+		if _, e := vm.RunString(src); e != nil {
+			setErr(e)
 			l.StopNoWait()
 		}
 	})

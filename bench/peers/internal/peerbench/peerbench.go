@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -45,8 +46,8 @@ type line struct {
 //	prog W1 [--scale S]
 //	prog -version
 //
-// -version prints the Go version and the version of each module in mods
-// that the binary was built with, on one line.
+// -version prints, on one line, the version of each module in mods that
+// the binary was built with, or the Go version if mods is empty.
 func Main(prog string, ws map[string]Workload, mods ...string) {
 	names := slices.Sorted(maps.Keys(ws))
 	usage := fmt.Sprintf("usage: %s {%s} [--scale S] | -version", prog, strings.Join(names, ","))
@@ -85,12 +86,16 @@ func Main(prog string, ws map[string]Workload, mods ...string) {
 	os.Exit(0)
 }
 
-// version is "go1.26.0" followed by "path version" for each of mods.
+// version is the Go version the binary was built with when mods is empty;
+// otherwise the version of each module in mods, as "goja v0.0.0-...".
 func version(mods []string) string {
-	v := []string{runtime.Version()}
+	if len(mods) == 0 {
+		return runtime.Version()
+	}
 	info, ok := debug.ReadBuildInfo()
+	var vs []string
 	for _, m := range mods {
-		found := "(unknown)"
+		found := "(unknown version)"
 		if ok {
 			for _, d := range info.Deps {
 				if d.Path == m {
@@ -98,9 +103,9 @@ func version(mods []string) string {
 				}
 			}
 		}
-		v = append(v, m+" "+found)
+		vs = append(vs, path.Base(m)+" "+found)
 	}
-	return strings.Join(v, ", ")
+	return strings.Join(vs, ", ")
 }
 
 // peakRSS is getrusage(RUSAGE_SELF).ru_maxrss in MiB.
