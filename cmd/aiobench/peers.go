@@ -299,7 +299,10 @@ func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res []
 					failures = append(failures, fmt.Sprintf("%s %s round %d: %v", wl.name, p.name, r+1, o.err))
 				}
 			}
-			if x, ok := medianRatio(res[wi][0], res[wi][pi]); ok && p.reference {
+			if !p.reference {
+				continue
+			}
+			if x, ok := medianRatio(res[wi][0], res[wi][pi]); ok {
 				refs = append(refs, fmt.Sprintf("%s: aio/%s %.2fx", wl.name, p.name, x))
 			}
 		}
