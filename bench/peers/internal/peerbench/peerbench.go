@@ -51,7 +51,7 @@ type line struct {
 func Main(prog string, ws map[string]Workload, mods ...string) {
 	names := slices.Sorted(maps.Keys(ws))
 	usage := fmt.Sprintf("usage: %s {%s} [--scale S] | -version", prog, strings.Join(names, ","))
-	if len(os.Args) == 2 && strings.TrimLeft(os.Args[1], "-") == "version" {
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
 		fmt.Println(version(mods))
 		os.Exit(0)
 	}
