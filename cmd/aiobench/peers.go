@@ -25,6 +25,9 @@ type peer struct {
 	// cmd returns the command that runs workload w once, or nil when the
 	// system has no variant of w.
 	cmd func(w string, scale float64) []string
+	// reference systems are not event loops but the bare mechanism one is
+	// built on: the table shows them, and leaves them out of the best peer.
+	reference bool
 }
 
 // An outcome is one fresh process's measurement, or why it failed.
@@ -38,9 +41,19 @@ type outcome struct {
 var microWorkloads = []string{"W1", "W2", "W6", "W7"}
 
 // findPeers returns aio and the peers, in column order, each with its
-// version or the reason it is missing.
-func findPeers(dir string) []peer {
-	s := func(scale float64) string { return fmt.Sprint(scale) }
+// version or the reason it is missing. The Go peers are built from dir's
+// module into bin.
+func findPeers(dir, bin string) []peer {
+	return append(scriptPeers(dir), goPeers(dir, bin)...)
+}
+
+// scaleArg is scale as the peers' --scale takes it.
+func scaleArg(scale float64) string { return fmt.Sprint(scale) }
+
+// scriptPeers returns aio and the peers that an installed runtime runs from
+// dir: asyncio, uvloop, node and node µtask.
+func scriptPeers(dir string) []peer {
+	s := scaleArg
 	exe, err := os.Executable()
 	aio := peer{name: "aio", version: runtime.Version(), cmd: func(w string, scale float64) []string {
 		return []string{exe, "-child", w, "-scale", s(scale)}
@@ -76,6 +89,35 @@ func findPeers(dir string) []peer {
 	return []peer{aio, asyncio, uvloop, node, micro}
 }
 
+// goPeers builds the Go peers of dir's module into bin and returns them:
+// naive Go (naiveloop), goja_nodejs (gojaloop), and the reference column
+// bare iter.Pull, which is naiveloop's W7-PULL in the W7 row. A peer that
+// does not build is missing, with the build's error.
+func goPeers(dir, bin string) []peer {
+	build := func(name, pkg string) peer {
+		exe := filepath.Join(bin, pkg)
+		p := peer{name: name, cmd: func(w string, scale float64) []string {
+			return []string{exe, w, "--scale", scaleArg(scale)}
+		}}
+		if p.missing = goBuild(dir, exe, "./"+pkg); p.missing == "" {
+			p.version, p.missing = probe(exe, exe, "-version")
+		}
+		return p
+	}
+	naive := build("naive Go", "naiveloop")
+	goja := build("goja_nodejs", "gojaloop")
+	pull := naive
+	pull.name = "bare iter.Pull"
+	pull.reference = true
+	pull.cmd = func(w string, scale float64) []string {
+		if w != "W7" {
+			return nil
+		}
+		return naive.cmd("W7-PULL", scale)
+	}
+	return []peer{naive, goja, pull}
+}
+
 // probe checks that script exists and that argv runs, and returns argv's
 // output as the version, or why the system cannot run.
 func probe(script string, argv ...string) (version, missing string) {
@@ -99,7 +141,13 @@ func probe(script string, argv ...string) (version, missing string) {
 // process), and prints a markdown table. It returns the exit status: 1 if any
 // process failed.
 func runPeers(w io.Writer, ws []workload, reps int, scale float64, dir string) int {
-	ps := findPeers(dir)
+	bin, err := os.MkdirTemp("", "aiobench-peers-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peers:", err)
+		return 1
+	}
+	defer os.RemoveAll(bin)
+	ps := findPeers(dir, bin)
 	res := make([][][]outcome, len(ws))
 	for i := range res {
 		res[i] = make([][]outcome, len(ps))
@@ -195,23 +243,40 @@ func medianRatio(a, b []outcome) (ratio float64, ok bool) {
 	return median(rs, func(r float64) float64 { return r }), true
 }
 
+// bestPeer returns the index of the peer with the highest median ops/s
+// in outs (outs[peer], one outcome per round), leaving out aio (index 0)
+// and the reference systems; ok is false when no peer succeeded.
+func bestPeer(ps []peer, outs [][]outcome) (best int, ops float64, ok bool) {
+	for pi := 1; pi < len(ps); pi++ {
+		ms := succeeded(outs[pi])
+		if ps[pi].reference || len(ms) == 0 {
+			continue
+		}
+		if m := median(ms, func(m measurement) float64 { return m.OpsPerSec }); !ok || m > ops {
+			best, ops, ok = pi, m, true
+		}
+	}
+	return best, ops, ok
+}
+
 // writePeerTable prints res (res[workload][peer], one outcome per round) as
 // a markdown table: median ops/s per system, the median of the per-round
-// aio/asyncio ratios, and the median peak RSS per system, then footnotes.
-// The first two peers must be aio and asyncio.
+// aio/asyncio ratios, aio's median over the best peer's, and the median
+// peak RSS per system, then footnotes. The first two peers must be aio and
+// asyncio.
 func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res [][][]outcome, reps int, scale float64) {
 	fmt.Fprintf(w, "aio vs peers: %s\n\n", header)
 	cols := []string{"workload"}
 	for _, p := range ps {
 		cols = append(cols, p.name)
 	}
-	cols = append(cols, "aio/asyncio")
+	cols = append(cols, "aio/asyncio", "aio/best peer")
 	for _, p := range ps {
 		cols = append(cols, "RSS MiB "+p.name)
 	}
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 
-	var notes, failures []string
+	var notes, failures, refs []string
 	for wi, wl := range ws {
 		ops := []string{wl.name + " " + wl.unit}
 		var rss, noted []string
@@ -234,12 +299,24 @@ func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res []
 					failures = append(failures, fmt.Sprintf("%s %s round %d: %v", wl.name, p.name, r+1, o.err))
 				}
 			}
+			if !p.reference {
+				continue
+			}
+			if x, ok := medianRatio(res[wi][0], res[wi][pi]); ok {
+				refs = append(refs, fmt.Sprintf("%s: aio/%s %.2fx", wl.name, p.name, x))
+			}
 		}
 		ratio := "—"
 		if x, ok := medianRatio(res[wi][0], res[wi][1]); ok {
 			ratio = fmt.Sprintf("%.2fx", x)
 		}
-		row := append(append(ops, ratio), rss...)
+		best := "—"
+		aio := succeeded(res[wi][0])
+		if bi, bops, ok := bestPeer(ps, res[wi]); ok && len(aio) > 0 {
+			x := median(aio, func(m measurement) float64 { return m.OpsPerSec }) / bops
+			best = fmt.Sprintf("%.2fx (%s)", x, ps[bi].name)
+		}
+		row := append(append(ops, ratio, best), rss...)
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 		if len(noted) > 0 {
 			notes = append(notes, wl.name+": "+strings.Join(noted, "; "))
@@ -250,8 +327,17 @@ func writePeerTable(w io.Writer, header string, ws []workload, ps []peer, res []
 	if scale != 1 {
 		fmt.Fprintf(w, "; every N scaled by %g", scale)
 	}
-	fmt.Fprintln(w, ". aio/asyncio is the median of the per-round ratios.")
+	fmt.Fprintln(w, ". aio/asyncio is the median of the per-round ratios;"+
+		" aio/best peer is aio's median over the highest median of the other systems, named in brackets.")
 	fmt.Fprintln(w, "node hops with setImmediate (W4: 4 worker_threads posting messages); node µtask with microtasks (W1, W2, W6, W7 only).")
+	fmt.Fprintln(w, "naive Go: a mutex-guarded slice, a channel wake-up, a timer heap, iter.Pull tasks."+
+		" goja_nodejs: its eventloop from Go; W5 on goja promises, W6 and W7 as JavaScript async functions.")
+	if slices.ContainsFunc(ps, func(p peer) bool { return p.reference }) {
+		fmt.Fprintln(w, "bare iter.Pull: W7's steps on iter.Pull coroutines resumed round robin, no loop (W7-PULL); not a peer, so never the best peer.")
+	}
+	for _, r := range refs {
+		fmt.Fprintln(w, r, "(median of the per-round ratios)")
+	}
 	var missing []string
 	for _, p := range ps {
 		if p.missing != "" {
