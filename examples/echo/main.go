@@ -109,7 +109,7 @@ func serveStreams(l *loop.Loop, addr string) (*stream.Server, error) {
 	return stream.StartServer(l, "tcp", addr, func(co *loop.Coro, r *stream.Reader, w *stream.Writer) error {
 		for {
 			b, err := r.Next(co, 100<<10) // valid until the next read: Write copies what it keeps
-			if errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) || peerGone(err) {
 				return nil
 			}
 			if err != nil {
@@ -118,11 +118,18 @@ func serveStreams(l *loop.Loop, addr string) (*stream.Server, error) {
 			if err := w.Write(b); err != nil {
 				return err
 			}
-			if err := w.Drain(co); err != nil {
+			if err := w.Drain(co); err != nil && !peerGone(err) {
 				return err
 			}
 		}
 	})
+}
+
+// peerGone reports whether err says that the client went away without a
+// goodbye (a reset, or a write to a connection it closed): the end of a
+// connection for an echo server, not a failure to report.
+func peerGone(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // echo writes back what it receives. It is a stream.WritePauser: while its
@@ -139,7 +146,7 @@ func (e *echo) DataReceived(b []byte) { e.t.Write(b) }
 func (e *echo) EOFReceived() bool { return false }
 
 func (e *echo) ConnectionLost(err error) {
-	if err != nil {
+	if err != nil && !peerGone(err) {
 		log.Printf("%v: %v", e.t.RemoteAddr(), err)
 	}
 }

@@ -180,6 +180,24 @@ func TestProgram(t *testing.T) {
 		})
 	}
 
+	// A client that resets its connection is the end of that connection,
+	// not an error to log.
+	for _, api := range []string{"protocol", "streams"} {
+		t.Run("reset/"+api, func(t *testing.T) {
+			p := start(t, bin, "-api", api)
+			for range 10 {
+				c := p.dial(t)
+				echoOnce(t, c, "hello\n")
+				require.NoError(t, c.(*net.TCPConn).SetLinger(0))
+				require.NoError(t, c.Close()) // an RST, not a FIN
+			}
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+			assert.Equal(t, shuttingDown, p.line(t))
+			require.NoError(t, p.cmd.Wait(), "stderr: %s", p.stderr.String())
+			assert.Empty(t, p.stderr.String())
+		})
+	}
+
 	// After the first signal the server accepts no connection, and the
 	// open ones are still served.
 	t.Run("graceful", func(t *testing.T) {
