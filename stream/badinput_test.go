@@ -179,6 +179,9 @@ func TestWriteBufferLimitsBadInput(t *testing.T) {
 		}, panics)
 		assert.Zero(t, pausedAfter, "a refused call leaves the limits as they were")
 		assert.PanicsWithValue(t, "stream: WithLimit: negative limit", func() { stream.WithLimit(-1 << 40) })
+		rl := loop.New()
+		defer rl.Close()
+		assert.PanicsWithValue(t, "stream: NewReader: negative limit -5", func() { stream.NewReader(rl, -5) })
 	})
 }
 

@@ -124,17 +124,20 @@ type Reader struct {
 }
 
 // NewReader returns an empty Reader for l with a buffer limit of limit
-// bytes, or DefaultLimit if limit <= 0: asyncio's StreamReader(limit,
+// bytes, or DefaultLimit if limit is 0: asyncio's StreamReader(limit,
 // loop). The limit bounds the line or chunk that ReadLine and ReadUntil
 // accept, and sets the flow control thresholds (see SetSource). It panics
-// if l is nil.
+// if l is nil or limit is negative.
 //
 // Must be called on the loop goroutine.
 func NewReader(l *loop.Loop, limit int) *Reader {
 	if l == nil {
 		panic("stream: NewReader: nil loop")
 	}
-	if limit <= 0 {
+	if limit < 0 {
+		panic(fmt.Sprintf("stream: NewReader: negative limit %d", limit))
+	}
+	if limit == 0 {
 		limit = DefaultLimit
 	}
 	return &Reader{l: l, limit: limit}
