@@ -126,7 +126,9 @@ type portable struct {
 	onChunk, onReadEnd, onWriteErr, onDrained, onFinished func()
 }
 
-func newPortable(t *Transport, conn net.Conn) *portable {
+// newPortable starts the conduit of conn; poll lets a socket's reads go to
+// the loop's poller.
+func newPortable(t *Transport, conn net.Conn, poll bool) *portable {
 	p := &portable{t: t, l: t.l, conn: conn, raw: conn}
 	if tc, ok := conn.(*tls.Conn); ok {
 		p.raw = tc.NetConn()
@@ -137,7 +139,7 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 	p.onDrained = p.t.drained
 	p.onFinished = p.finished
 	p.live.Store(2) // the reader and the conn
-	if p.rc != nil {
+	if p.rc != nil && poll {
 		if pl := pollerFor(p.l); pl != nil {
 			if tok, ok := pl.add(p); ok {
 				p.pl, p.tok, p.maybe = pl, tok, true

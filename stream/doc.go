@@ -74,7 +74,8 @@
 // that exists only while the buffer is not empty. The loop goroutine never
 // blocks on a conn. An idle socket costs no goroutine on Linux (its
 // reader goroutine elsewhere) and no read buffer: buffers come from a
-// shared pool when data arrives. A server has one accept goroutine (and
+// shared pool when data arrives. [WithPortable] keeps a socket off the
+// poller: it is read by a reader goroutine, as any other conn. A server has one accept goroutine (and
 // one per TLS handshake in progress); a Dial has one until it completes; a
 // StartTLS has one for its handshake, once the transport's reader has
 // handed over.

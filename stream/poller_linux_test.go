@@ -39,36 +39,93 @@ func goroutinesIn(fn string) int {
 
 // TestPolledSocketsHaveNoReaderGoroutine: on Linux a socket's reads are
 // polled on the loop goroutine: 100 open connections add no goroutine but
-// the loop's poller, which returns once they are closed.
+// the loop's poller, which returns once they are closed. WithPortable
+// gives each connection its reader goroutine instead, and no poller: on
+// Serve's connections, and on Dial's and Adopt's.
 func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
 	const conns = 100
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var readers, pollers, after int
-	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
-		srv := Serve(co.Loop(), ln, func() Protocol { return &echoProto{} })
-		cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
-			return dialEchoed(ln.Addr().String(), conns, []byte("ping\n"))
+	for _, tc := range []struct {
+		name             string
+		opts             []Option
+		readers, pollers int
+	}{
+		{"polled", nil, 0, 1},
+		{"WithPortable", []Option{WithPortable()}, conns, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			var readers, pollers, after int
+			_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+				srv := Serve(co.Loop(), ln, func() Protocol { return &echoProto{} }, tc.opts...)
+				cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
+					return dialEchoed(ln.Addr().String(), conns, []byte("ping\n"))
+				})
+				readers = goroutinesIn("stream.(*portable).reader(")
+				pollers = goroutinesIn("stream.(*poller).wait(")
+				for _, c := range cs {
+					c.Close()
+				}
+				if err != nil {
+					return struct{}{}, err
+				}
+				srv.Close()
+				if err := srv.WaitClosed(co); err != nil {
+					return struct{}{}, err
+				}
+				return struct{}{}, nil
+			})
+			require.NoError(t, err)
+			after = goroutinesIn("stream.(*poller).wait(")
+			assert.Equal(t, tc.readers, readers, "reader goroutines")
+			assert.Equal(t, tc.pollers, pollers, "pollers for the loop")
+			assert.Zero(t, after, "the poller returns with the loop")
 		})
-		readers = goroutinesIn("stream.(*portable).reader(")
-		pollers = goroutinesIn("stream.(*poller).wait(")
-		for _, c := range cs {
-			c.Close()
-		}
-		if err != nil {
-			return struct{}{}, err
-		}
-		srv.Close()
-		if err := srv.WaitClosed(co); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, nil
-	})
-	require.NoError(t, err)
-	after = goroutinesIn("stream.(*poller).wait(")
-	assert.Zero(t, readers, "no reader goroutine per connection")
-	assert.Equal(t, 1, pollers, "one poller for the loop")
-	assert.Zero(t, after, "the poller returns with the loop")
+	}
+}
+
+// TestWithPortableOnDialAndAdopt: Dial, Adopt and AdoptStreams take
+// WithPortable too; each of their connections has its reader goroutine,
+// and without it none has.
+func TestWithPortableOnDialAndAdopt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []Option
+		readers int
+	}{
+		{"polled", nil, 0},
+		{"WithPortable", []Option{WithPortable()}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			readers := -1
+			_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+				l := co.Loop()
+				tr, err := loop.Await(co, Dial(co.Context(), l, "tcp", ln.Addr().String(), func() Protocol { return &echoProto{} }, tc.opts...))
+				if err != nil {
+					return struct{}{}, err
+				}
+				var adopted []net.Conn
+				for range 2 {
+					c, err := net.Dial("tcp", ln.Addr().String())
+					if err != nil {
+						return struct{}{}, err
+					}
+					adopted = append(adopted, c)
+				}
+				a := Adopt(l, adopted[0], &echoProto{}, tc.opts...)
+				_, w := AdoptStreams(l, adopted[1], tc.opts...)
+				readers = goroutinesIn("stream.(*portable).reader(")
+				tr.Close()
+				a.Close()
+				return struct{}{}, w.Close()
+			})
+			require.NoError(t, err)
+			assert.Equal(t, tc.readers, readers, "reader goroutines")
+		})
+	}
 }
 
 // TestPolledDataThenEOF: a peer that writes and closes at once sends its
