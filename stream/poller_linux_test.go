@@ -85,22 +85,22 @@ func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
 }
 
 // TestWithPortableOnDialAndAdopt: Dial, Adopt and AdoptStreams take
-// WithPortable too; each of their connections has its reader goroutine,
-// and without it none has.
+// WithPortable too: with it none of their sockets is on the poller, and
+// without it each is.
 func TestWithPortableOnDialAndAdopt(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		opts    []Option
-		readers int
+		name   string
+		opts   []Option
+		polled bool
 	}{
-		{"polled", nil, 0},
-		{"WithPortable", []Option{WithPortable()}, 3},
+		{"polled", nil, true},
+		{"WithPortable", []Option{WithPortable()}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer ln.Close()
-			readers := -1
+			var polled []bool
 			_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 				l := co.Loop()
 				tr, err := loop.Await(co, Dial(co.Context(), l, "tcp", ln.Addr().String(), func() Protocol { return &echoProto{} }, tc.opts...))
@@ -117,13 +117,15 @@ func TestWithPortableOnDialAndAdopt(t *testing.T) {
 				}
 				a := Adopt(l, adopted[0], &echoProto{}, tc.opts...)
 				_, w := AdoptStreams(l, adopted[1], tc.opts...)
-				readers = goroutinesIn("stream.(*portable).reader(")
+				for _, tr := range []*Transport{tr, a, w.Transport()} {
+					polled = append(polled, tr.io.(*portable).pl != nil)
+				}
 				tr.Close()
 				a.Close()
 				return struct{}{}, w.Close()
 			})
 			require.NoError(t, err)
-			assert.Equal(t, tc.readers, readers, "reader goroutines")
+			assert.Equal(t, []bool{tc.polled, tc.polled, tc.polled}, polled, "Dial's, Adopt's and AdoptStreams' sockets on the poller")
 		})
 	}
 }
