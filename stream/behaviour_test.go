@@ -187,6 +187,15 @@ var behaviours = []struct {
 	{"streams: half-close", streamsHalfClose},
 }
 
+// forEachPath runs body as a subtest on each path.
+func forEachPath(t *testing.T, body func(t *testing.T, p path)) {
+	for _, p := range paths() {
+		t.Run(p.name, func(t *testing.T) {
+			p.test(t, func(t *testing.T) { body(t, p) })
+		})
+	}
+}
+
 // TestBehaviours runs the behaviour table on every path.
 func TestBehaviours(t *testing.T) {
 	for _, p := range paths() {
