@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -173,6 +174,8 @@ var behaviours = []struct {
 	})},
 	{"WriteEOF: the peer reads the data then EOF, and still writes", writeEOFThenRead},
 	{"EOF not kept open closes the transport after flushing", eofClosesAfterFlush},
+	{"WriteEOF waits for the buffer", writeEOFAfterBuffer},
+	{"WriteBuffers keeps the order, then Close flushes", writeBuffers},
 	{"Close flushes", closeFlushes},
 	{"Abort drops", abortDrops},
 	{"flow control", flowControl},
@@ -318,6 +321,85 @@ func eofClosesAfterFlush(t *testing.T, p path) {
 	wait()
 	assert.Equal(t, "last words", string(got))
 	assert.Equal(t, []string{"made", "eof", "lost"}, r.trace)
+	assert.NoError(t, r.err)
+}
+
+// writeEOFAfterBuffer: WriteEOF behind more than the conn takes at once
+// half-closes once every byte is written; the peer still answers.
+func writeEOFAfterBuffer(t *testing.T, p path) {
+	a, b := p.pair(t, true)
+	big := pattern(0, p.big)
+	wrote := make(chan struct{}) // the peer reads once everything is written
+	var got []byte
+	wait := peer(b, func(c net.Conn) {
+		<-wrote
+		got, _ = io.ReadAll(c)
+		c.Write([]byte("bye"))
+		c.Close()
+	})
+	r := &recorder{}
+	var buffered int
+	run(t, func(co *loop.Coro) error {
+		tr := stream.Adopt(co.Loop(), a, r, p.opts...)
+		if err := tr.Write(big); err != nil {
+			return err
+		}
+		buffered = tr.WriteBufferSize()
+		if err := tr.WriteEOF(); err != nil {
+			return err
+		}
+		close(wrote)
+		return r.wait(co, r.isLost)
+	})
+	wait()
+	assert.Positive(t, buffered, "the write was buffered at WriteEOF")
+	assert.True(t, bytes.Equal(big, got), "every byte, then the EOF")
+	assert.Equal(t, "bye", string(r.data))
+	trace := slices.Compact(slices.DeleteFunc(slices.Clone(r.trace), func(ev string) bool { return ev == "pause" || ev == "resume" }))
+	assert.Equal(t, []string{"made", "data", "eof", "lost"}, trace)
+	assert.NoError(t, r.err)
+}
+
+// writeBuffers: WriteBuffers, one of whose buffers is more than the conn
+// takes at once, and the writes around it reach the peer in order; Close
+// flushes them.
+func writeBuffers(t *testing.T, p path) {
+	a, b := p.pair(t, false)
+	wrote := make(chan struct{}) // the peer reads once everything is written
+	var got []byte
+	wait := peer(b, func(c net.Conn) {
+		<-wrote
+		got, _ = io.ReadAll(c)
+		c.Close()
+	})
+	big := pattern(0, p.big)
+	var want []byte
+	r := &recorder{}
+	var buffered int
+	run(t, func(co *loop.Coro) error {
+		tr := stream.Adopt(co.Loop(), a, r, p.opts...)
+		for _, bs := range []net.Buffers{{[]byte("small;")}, {[]byte("head;"), big, []byte(";tail")}, {}, {[]byte(";after")}} {
+			if err := tr.WriteBuffers(bs); err != nil {
+				return err
+			}
+			for _, b := range bs {
+				want = append(want, b...)
+			}
+		}
+		if err := tr.Write([]byte(";last")); err != nil {
+			return err
+		}
+		want = append(want, ";last"...)
+		buffered = tr.WriteBufferSize()
+		tr.Close()
+		close(wrote)
+		return r.wait(co, r.isLost)
+	})
+	wait()
+	assert.Positive(t, buffered, "the buffers were buffered at Close")
+	assert.Equal(t, len(want), len(got))
+	assert.True(t, bytes.Equal(want, got), "every byte, in order")
+	assert.Equal(t, 1, r.pauses)
 	assert.NoError(t, r.err)
 }
 
