@@ -80,7 +80,8 @@ const maxSpare = 256 << 10
 //     whose writes are polled (pollW) has no writer: what the kernel did not
 //     take stays pending, and the loop writes it on the poller's writable
 //     reports, which it asks for (armed) the first time a write is left
-//     over. The kernel took less than it was given only when its buffer
+//     over (a poller that cannot fails the write, as the socket would).
+//     The kernel took less than it was given only when its buffer
 //     was full, and it reports the socket writable after that, so pending
 //     bytes always have a report coming.
 //  4. live counts the reader, a running writer, and the conn itself until it
@@ -440,7 +441,7 @@ func (p *portable) flush() {
 		case rest == 0:
 			p.pending, p.off = p.pending[:0], 0
 		case p.off >= rest: // each byte is moved at most once per byte written
-			p.pending, p.off = p.pending[:copy(p.pending, p.pending[p.off:])], 0
+			p.compact()
 		}
 		if p.watch && p.size() <= p.low {
 			p.watch = false
@@ -470,18 +471,22 @@ func (p *portable) flush() {
 
 // armOut asks the poller for the socket's writable reports, the first time
 // a write is left over; from then on every report of the socket says
-// whether it takes bytes. If the poller cannot, a writer goroutine writes
-// instead. The caller must hold mu.
+// whether it takes bytes. If the poller cannot, the write fails: the
+// loop cannot wait for the socket otherwise. The caller must hold mu.
 func (p *portable) armOut() {
 	if p.armed {
 		return
 	}
-	if p.registered && p.pl.watchOut(p, p.tok) {
-		p.armed = true
+	if err := p.pl.watchOut(p, p.tok); err != nil {
+		p.failed(err)
 		return
 	}
-	p.pollW = false
-	p.startWriter()
+	p.armed = true
+}
+
+// compact drops the written bytes of pending. The caller must hold mu.
+func (p *portable) compact() {
+	p.pending, p.off = p.pending[:copy(p.pending, p.pending[p.off:])], 0
 }
 
 // unpoll takes a polled socket off the poller, before its conn is closed
@@ -676,7 +681,7 @@ func (p *portable) handOver(done func(tail []byte)) error {
 	p.handed = true
 	p.unpoll()
 	p.pollW = false // the writer writes what is pending: the poller is left
-	p.pending, p.off = p.pending[:copy(p.pending, p.pending[p.off:])], 0
+	p.compact()
 	if len(p.pending) > 0 {
 		p.startWriter()
 	}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -125,18 +126,21 @@ func (pl *poller) add(p *portable) (uint64, bool) {
 }
 
 // watchOut adds writable edges to the events p's socket is registered
-// for; false means it could not. The socket is reported at once if it is
-// writable already, so a write left over just before is not missed.
-func (pl *poller) watchOut(p *portable, tok uint64) bool {
+// for; the error says why it could not. The socket is reported at once if
+// it is writable already, so a write left over just before is not missed.
+func (pl *poller) watchOut(p *portable, tok uint64) error {
 	if pl.closed {
-		return false
+		return net.ErrClosed
 	}
 	var err error
 	cerr := p.rc.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: epollInOut, Fd: int32(tok), Pad: int32(tok >> 32)}
 		err = syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
 	})
-	return cerr == nil && err == nil
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return cerr
 }
 
 // remove unregisters p's socket, before it is closed; the last removal

@@ -3,9 +3,11 @@ package stream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -182,4 +184,65 @@ func TestPolledDataThenEOF(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestPolledWriteFailsWithoutWritableReports: a write left over on a
+// socket the poller cannot watch for writability (its registration is
+// gone) fails as a write error would: ConnectionLost gets it, and the
+// socket, the poller and its goroutine go as usual.
+func TestPolledWriteFailsWithoutWritableReports(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c // nil if Accept failed: the dial fails too
+	}()
+	var lost error
+	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
+		var done loop.Event
+		r := &lostRecorder{lost: &lost, done: &done}
+		tr, err := loop.Await(co, Dial(co.Context(), co.Loop(), "tcp", ln.Addr().String(), func() Protocol { return r }))
+		if err != nil {
+			return struct{}{}, err
+		}
+		p := tr.io.(*portable)
+		if p.pl == nil {
+			return struct{}{}, errors.New("the socket is not polled")
+		}
+		var delErr error
+		if err := p.rc.Control(func(fd uintptr) {
+			delErr = syscall.EpollCtl(p.pl.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+		}); err != nil || delErr != nil {
+			return struct{}{}, errors.Join(err, delErr)
+		}
+		if err := tr.Write(make([]byte, 16<<20)); err != nil { // more than the kernel takes: the peer does not read
+			return struct{}{}, err
+		}
+		return struct{}{}, done.Wait(co)
+	})
+	require.NoError(t, err)
+	if c := <-accepted; c != nil {
+		c.Close()
+	}
+	var op *OpError
+	require.ErrorAs(t, lost, &op)
+	assert.Equal(t, "write", op.Op)
+	assert.ErrorIs(t, lost, syscall.ENOENT)
+	assert.Zero(t, goroutinesIn("stream.(*poller).wait("), "the poller returns with its last socket")
+}
+
+// lostRecorder is a Protocol that keeps ConnectionLost's error.
+type lostRecorder struct {
+	lost *error
+	done *loop.Event
+}
+
+func (lostRecorder) ConnectionMade(*Transport) {}
+func (lostRecorder) DataReceived([]byte)       {}
+func (lostRecorder) EOFReceived() bool         { return false }
+func (r lostRecorder) ConnectionLost(err error) {
+	*r.lost = err
+	r.done.Set()
 }
