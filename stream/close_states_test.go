@@ -219,8 +219,14 @@ func TestLoopShutdownInEveryState(t *testing.T) {
 // server accepting, a TLS server's handshake with a client that sends
 // nothing, a TLS Dial to a peer that never answers, an idle connection and
 // one with bytes buffered to a peer that does not read, and leaves no
-// goroutine and no file descriptor.
+// goroutine and no file descriptor: on the poller and with WithPortable.
 func TestLoopCloseInEveryStateLoopback(t *testing.T) {
+	for _, sp := range socketPaths {
+		t.Run(sp.name, func(t *testing.T) { loopCloseInEveryStateLoopback(t, sp.opts) })
+	}
+}
+
+func loopCloseInEveryStateLoopback(t *testing.T, opts []stream.Option) {
 	cert, _ := selfSigned(t)
 	warm, err := net.Listen("tcp", "127.0.0.1:0") // the runtime's poller fds exist from here on
 	require.NoError(t, err)
@@ -247,7 +253,7 @@ func TestLoopCloseInEveryStateLoopback(t *testing.T) {
 	var srvs []*stream.Server
 	var raw net.Conn
 	ready := loop.Spawn(l, func(co *loop.Coro) (struct{}, error) {
-		plain, err := stream.Listen(l, "tcp", "127.0.0.1:0", newEcho)
+		plain, err := stream.Listen(l, "tcp", "127.0.0.1:0", newEcho, opts...)
 		if err != nil {
 			return struct{}{}, err
 		}
@@ -268,14 +274,14 @@ func TestLoopCloseInEveryStateLoopback(t *testing.T) {
 			stream.WithTLS(&tls.Config{InsecureSkipVerify: true}))
 		for _, r := range []*recorder{{}, {}} {
 			rs = append(rs, r)
-			if _, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", plain.Addr().String(), func() stream.Protocol { return r })); err != nil {
+			if _, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", plain.Addr().String(), func() stream.Protocol { return r }, opts...)); err != nil {
 				return struct{}{}, err
 			}
 		}
 		// One more, idle reading too, and writing to the mute peer.
 		r := &recorder{}
 		rs = append(rs, r)
-		tr, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", mute.Addr().String(), func() stream.Protocol { return r }))
+		tr, err := loop.Await(co, stream.Dial(co.Context(), l, "tcp", mute.Addr().String(), func() stream.Protocol { return r }, opts...))
 		if err != nil {
 			return struct{}{}, err
 		}

@@ -51,10 +51,11 @@ const maxSpare = 256 << 10
 // portable is the conduit over any net.Conn: a reader goroutine blocks in
 // conn.Read and hands each chunk to the loop, or, for a socket on Linux,
 // the loop's poller reports it readable and the loop reads it without
-// blocking (tryRead); writes go to the conn from
-// the loop goroutine when the conn takes them at once, and otherwise to a
-// writer goroutine that runs only while there is something to write. The
-// loop goroutine never blocks on the conn.
+// blocking (tryRead); writes go to the conn from the loop goroutine when
+// the conn takes them at once, and otherwise to a writer goroutine that
+// runs only while there is something to write, or, for a polled socket,
+// from the loop goroutine again each time the poller reports the socket
+// writable (flush). The loop goroutine never blocks on the conn.
 //
 // Invariants:
 //  1. At most one chunk is in flight: the reader reads only after an ack
@@ -75,10 +76,20 @@ const maxSpare = 256 << 10
 //     it has decided, under mu, to return: so at most one exists, and a
 //     write that finds writing false and pending empty may write itself.
 //     Bytes go to the conn in the order Write accepted them: the loop writes
-//     directly only when nothing is pending and no writer exists.
+//     directly only when nothing is pending and no writer exists. A socket
+//     whose writes are polled (pollW) has no writer: what the kernel did not
+//     take stays pending, and the loop writes it on the poller's writable
+//     reports, which it asks for (armed) the first time a write is left
+//     over (a poller that cannot fails the write, as the socket would).
+//     The kernel took less than it was given only when its buffer
+//     was full, and it reports the socket writable after that, so pending
+//     bytes always have a report coming.
 //  4. live counts the reader, a running writer, and the conn itself until it
 //     is closed; whoever takes it to zero reports finished, after
 //     everything it reported before.
+//  5. A polled socket stays registered with the poller (registered) until
+//     its conn is closed or handed over, reading or not: a closing
+//     transport's buffer is flushed on writable reports.
 type portable struct {
 	t    *Transport
 	l    *loop.Loop
@@ -101,6 +112,8 @@ type portable struct {
 	// Read side of a polled socket, loop-only (invariant 1).
 	pl                 *poller // nil: a reader goroutine reads
 	tok                uint64  // the socket's registration with pl
+	registered         bool    // tok is registered (invariant 5)
+	armed              bool    // the registration asks for writable reports
 	want, maybe, ended bool
 	delivering, posted bool // in received; onTryRead is on its way
 	onTryRead          func()
@@ -108,9 +121,11 @@ type portable struct {
 	// Write side.
 	mu       sync.Mutex
 	pending  []byte
+	off      int // pending[:off] is written: the loop's flush writes from off (invariant 3)
 	spare    []byte
 	inflight int  // bytes in the writer's conn.Write now
 	writing  bool // a writer goroutine exists (invariant 3)
+	pollW    bool // writes wait for the poller, not for a writer (invariant 3)
 	eof      bool // WriteEOF requested
 	eofDone  bool
 	closing  bool // close requested: flush, then close the conn
@@ -126,7 +141,9 @@ type portable struct {
 	onChunk, onReadEnd, onWriteErr, onDrained, onFinished func()
 }
 
-func newPortable(t *Transport, conn net.Conn) *portable {
+// newPortable starts the conduit of conn; poll lets a socket's reads go to
+// the loop's poller.
+func newPortable(t *Transport, conn net.Conn, poll bool) *portable {
 	p := &portable{t: t, l: t.l, conn: conn, raw: conn}
 	if tc, ok := conn.(*tls.Conn); ok {
 		p.raw = tc.NetConn()
@@ -137,10 +154,11 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 	p.onDrained = p.t.drained
 	p.onFinished = p.finished
 	p.live.Store(2) // the reader and the conn
-	if p.rc != nil {
+	if p.rc != nil && poll {
 		if pl := pollerFor(p.l); pl != nil {
 			if tok, ok := pl.add(p); ok {
 				p.pl, p.tok, p.maybe = pl, tok, true
+				p.registered, p.pollW = true, true
 				p.onTryRead = p.tryRead
 				return p
 			}
@@ -153,6 +171,17 @@ func newPortable(t *Transport, conn net.Conn) *portable {
 	p.wg.Add(1)
 	go p.reader()
 	return p
+}
+
+// ready is the poller's report of a polled socket: it may have data, or
+// its stream has ended (in, ended), and it may take bytes (out).
+func (p *portable) ready(in, ended, out bool) {
+	if in {
+		p.readable(ended)
+	}
+	if out {
+		p.writable()
+	}
 }
 
 // readable is the poller's report that the socket may have data, or that
@@ -219,11 +248,10 @@ func (p *portable) postTryRead() {
 	}
 }
 
-// stopPolled ends a polled socket's reading: it leaves the poller, and the
-// reader's count of live goes.
+// stopPolled ends a polled socket's reading: the reader's count of live
+// goes. The socket stays registered for its writes (invariant 5).
 func (p *portable) stopPolled() {
 	p.stopped = true
-	p.pl.remove(p, p.tok)
 	if !p.delivering {
 		p.bufs.put()
 	}
@@ -370,11 +398,104 @@ func (p *portable) writer() {
 // after it.
 func (p *portable) fail(err error) {
 	p.mu.Lock()
-	p.dead, p.writing = true, false
-	p.pending, p.spare = nil, nil
+	p.writing = false
+	p.failed(err)
 	p.mu.Unlock()
+}
+
+// failed reports a write error; nothing more is written. The caller must
+// hold mu.
+func (p *portable) failed(err error) {
+	p.dead = true
+	p.pending, p.spare, p.off = nil, nil, 0
 	p.werr = err
 	p.post(p.onWriteErr)
+}
+
+// writable is the poller's report that a polled socket may take bytes.
+func (p *portable) writable() {
+	p.mu.Lock()
+	if p.pollW && len(p.pending) > 0 {
+		p.flush()
+	}
+	p.mu.Unlock()
+}
+
+// flush writes a polled socket's buffer, on the loop goroutine, as far as
+// the kernel takes it, then does what waits for the buffer to be written:
+// the half-close of WriteEOF, the close of Close. What the kernel does not
+// take waits for the next writable report (invariant 3). The caller must
+// hold mu.
+func (p *portable) flush() {
+	if p.dead {
+		return
+	}
+	if len(p.pending) > 0 {
+		n, err := tryWrite(p.rc, p.pending[p.off:])
+		if err != nil {
+			p.failed(err)
+			return
+		}
+		p.off += n
+		switch rest := len(p.pending) - p.off; {
+		case rest == 0:
+			p.pending, p.off = p.pending[:0], 0
+		case p.off >= rest: // each byte is moved at most once per byte written
+			p.compact()
+		}
+		if p.watch && p.size() <= p.low {
+			p.watch = false
+			p.post(p.onDrained)
+		}
+		if len(p.pending) > 0 {
+			p.armOut()
+			return
+		}
+		if cap(p.pending) > maxSpare {
+			p.pending = nil
+		}
+	}
+	if p.eof && !p.eofDone {
+		p.eofDone = true
+		if err := p.conn.(closeWriter).CloseWrite(); err != nil {
+			p.failed(err)
+			return
+		}
+	}
+	if p.closing && !p.shut {
+		p.unpoll()
+		p.conn.Close()
+		p.closed()
+	}
+}
+
+// armOut asks the poller for the socket's writable reports, the first time
+// a write is left over; from then on every report of the socket says
+// whether it takes bytes. If the poller cannot, the write fails: the
+// loop cannot wait for the socket otherwise. The caller must hold mu.
+func (p *portable) armOut() {
+	if p.armed {
+		return
+	}
+	if err := p.pl.watchOut(p, p.tok); err != nil {
+		p.failed(err)
+		return
+	}
+	p.armed = true
+}
+
+// compact drops the written bytes of pending. The caller must hold mu.
+func (p *portable) compact() {
+	p.pending, p.off = p.pending[:copy(p.pending, p.pending[p.off:])], 0
+}
+
+// unpoll takes a polled socket off the poller, before its conn is closed
+// or handed over (invariant 5).
+func (p *portable) unpoll() {
+	if p.registered {
+		p.registered = false
+		p.pl.remove(p, p.tok)
+	}
 }
 
 // closed notes that the conn is closed. The caller must hold mu.
@@ -415,41 +536,52 @@ func (p *portable) write(b []byte) int {
 		}
 	}
 	p.pending = append(p.pending, b...)
-	p.startWriter()
-	return len(p.pending) + p.inflight
+	if p.pollW {
+		p.armOut()
+	} else {
+		p.startWriter()
+	}
+	return p.size()
 }
 
 func (p *portable) writev(bs net.Buffers) int {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	idle := len(p.pending) == 0
 	for _, b := range bs {
 		p.pending = append(p.pending, b...)
 	}
-	n := len(p.pending) + p.inflight
-	if n > 0 {
+	switch {
+	case len(p.pending) == 0:
+	case !p.pollW:
 		p.startWriter()
+	case idle:
+		p.flush() // otherwise a writable report is coming (invariant 3)
 	}
-	p.mu.Unlock()
-	return n
+	return p.size()
 }
+
+// size is the bytes accepted and not yet written. The caller must hold mu.
+func (p *portable) size() int { return len(p.pending) - p.off + p.inflight }
 
 func (p *portable) bufferSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.pending) + p.inflight
+	return p.size()
 }
 
 func (p *portable) watchLow(low int) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.low = low
-	p.watch = len(p.pending)+p.inflight > low
+	p.watch = p.size() > low
 	return p.watch
 }
 
 func (p *portable) writeEOF() {
 	p.mu.Lock()
 	p.eof = true
-	p.startWriter()
+	p.flushOrStart()
 	p.mu.Unlock()
 }
 
@@ -460,9 +592,21 @@ func (p *portable) close() {
 	if p.dead {
 		p.closeDead()
 	} else {
-		p.startWriter()
+		p.flushOrStart()
 	}
 	p.mu.Unlock()
+}
+
+// flushOrStart has what waits for the buffer done: at once by a polled
+// socket with nothing pending (with something pending, on a writable
+// report), or by the writer. The caller must hold mu.
+func (p *portable) flushOrStart() {
+	switch {
+	case !p.pollW:
+		p.startWriter()
+	case len(p.pending) == 0:
+		p.flush()
+	}
 }
 
 func (p *portable) abort() {
@@ -473,7 +617,7 @@ func (p *portable) abort() {
 	p.stopReading()
 	p.mu.Lock()
 	p.dead = true
-	p.pending, p.spare = nil, nil
+	p.pending, p.spare, p.off = nil, nil, 0
 	p.closeDead()
 	p.mu.Unlock()
 }
@@ -482,6 +626,7 @@ func (p *portable) abort() {
 // being handed over. The caller must hold mu. Closing the raw conn does not
 // block: a TLS conn's close_notify is not sent.
 func (p *portable) closeDead() {
+	p.unpoll()
 	p.raw.Close()
 	p.closed()
 }
@@ -534,6 +679,9 @@ func (p *portable) handOver(done func(tail []byte)) error {
 	p.stopReading()
 	p.mu.Lock()
 	p.handed = true
+	p.unpoll()
+	p.pollW = false // the writer writes what is pending: the poller is left
+	p.compact()
 	if len(p.pending) > 0 {
 		p.startWriter()
 	}

@@ -73,9 +73,24 @@ func TestWriterRunsOnlyWhileWriting(t *testing.T) {
 
 // On a socket, a write the kernel takes at once is written from the loop
 // goroutine, as asyncio does, and starts no writer; what the kernel does
-// not take waits in the buffer for the writer, and writes accepted after it
-// queue behind it: the peer reads every byte in the order written.
+// not take waits in the buffer, and writes accepted after it queue behind
+// it: the peer reads every byte in the order written. The rest is written
+// by the writer goroutine, or, on the poller, from the loop goroutine when
+// the socket is writable again: no writer ever runs.
 func TestSocketWritesFromTheLoopThenQueues(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []Option
+		writer bool // the rest goes to a writer goroutine
+	}{
+		{"poller", nil, runtime.GOOS != "linux"},
+		{"WithPortable", []Option{WithPortable()}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { socketWritesThenQueues(t, tc.opts, tc.writer) })
+	}
+}
+
+func socketWritesThenQueues(t *testing.T, opts []Option, writer bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
@@ -97,8 +112,9 @@ func TestSocketWritesFromTheLoopThenQueues(t *testing.T) {
 
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: more than a loopback socket buffers
 	var want bytes.Buffer
+	var maxWriters int
 	_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
-		tr, err := loop.Await(co, Dial(co.Context(), co.Loop(), "tcp", ln.Addr().String(), func() Protocol { return sink{} }))
+		tr, err := loop.Await(co, Dial(co.Context(), co.Loop(), "tcp", ln.Addr().String(), func() Protocol { return sink{} }, opts...))
 		if err != nil {
 			return struct{}{}, err
 		}
@@ -109,7 +125,7 @@ func TestSocketWritesFromTheLoopThenQueues(t *testing.T) {
 
 		require.NoError(t, tr.Write(big))
 		want.Write(big)
-		assert.True(t, isWriting(tr), "the rest of a write the kernel did not take goes to the writer")
+		assert.Equal(t, writer, isWriting(tr), "a writer for the rest of a write the kernel did not take")
 		assert.Positive(t, tr.WriteBufferSize())
 		for i := range 100 {
 			s := fmt.Sprintf("after %d;", i)
@@ -117,12 +133,21 @@ func TestSocketWritesFromTheLoopThenQueues(t *testing.T) {
 			want.WriteString(s)
 		}
 		close(release)
+		for tr.WriteBufferSize() > 0 {
+			maxWriters = max(maxWriters, writers())
+			if err := loop.Sleep(co, 0); err != nil {
+				return struct{}{}, err
+			}
+		}
 		return struct{}{}, tr.Close()
 	})
 	require.NoError(t, err)
 	data := <-got
 	require.Equal(t, want.Len(), len(data))
 	assert.True(t, bytes.Equal(want.Bytes(), data), "bytes arrived out of order")
+	if !writer {
+		assert.Zero(t, maxWriters, "no writer goroutine while the buffer drains")
+	}
 }
 
 // A socket waiting for data holds no read buffer: a thousand idle

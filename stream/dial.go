@@ -203,7 +203,7 @@ func (d *dialer) done() {
 		if !d.f.SetResult(t) {
 			t.Close()
 		}
-	})
+	}, d.cfg.portable)
 	t.host = hostOf(d.address)
 }
 

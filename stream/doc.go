@@ -69,12 +69,16 @@
 // reader goroutine that blocks in conn.Read and hands each chunk to the
 // loop. Writes go out as in asyncio: on a TCP or Unix socket with nothing
 // buffered, Write sends at once from the loop goroutine, without waiting,
-// as much as the kernel takes; the rest (and every write to other conns,
-// TLS and pipes included) is buffered and written by a writer goroutine
+// as much as the kernel takes; the rest is buffered, and on Linux written
+// from the loop goroutine too, as the poller reports the socket writable.
+// Every write to other conns (TLS and pipes included), and what a socket
+// elsewhere did not take, is buffered and written by a writer goroutine
 // that exists only while the buffer is not empty. The loop goroutine never
 // blocks on a conn. An idle socket costs no goroutine on Linux (its
 // reader goroutine elsewhere) and no read buffer: buffers come from a
-// shared pool when data arrives. A server has one accept goroutine (and
+// shared pool when data arrives. [WithPortable] keeps a socket off the
+// poller: it is read by a reader goroutine and written by a writer
+// goroutine, as any other conn. A server has one accept goroutine (and
 // one per TLS handshake in progress); a Dial has one until it completes; a
 // StartTLS has one for its handshake, once the transport's reader has
 // handed over.

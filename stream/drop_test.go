@@ -137,8 +137,14 @@ func checkDrops(t *testing.T, n, warmUp int, d *drops, h dropHeap, fds int) {
 
 // TestTenThousandAbruptConnections: 10,000 connections opened against a
 // Listen server and reset at once leave no goroutine, no file descriptor
-// and no live heap behind.
+// and no live heap behind, on the poller and with WithPortable.
 func TestTenThousandAbruptConnections(t *testing.T) {
+	for _, sp := range socketPaths {
+		t.Run(sp.name, func(t *testing.T) { abruptConnections(t, sp.opts) })
+	}
+}
+
+func abruptConnections(t *testing.T, opts []stream.Option) {
 	n := dropCount()
 	needFDs(t, 256)
 	warmUp := n
@@ -146,7 +152,7 @@ func TestTenThousandAbruptConnections(t *testing.T) {
 	d := &drops{}
 	var h dropHeap
 	run(t, func(co *loop.Coro) error {
-		srv, err := stream.Listen(co.Loop(), "tcp", "127.0.0.1:0", func() stream.Protocol { return lostCounter{d} })
+		srv, err := stream.Listen(co.Loop(), "tcp", "127.0.0.1:0", func() stream.Protocol { return lostCounter{d} }, opts...)
 		if err != nil {
 			return err
 		}
@@ -162,6 +168,12 @@ func TestTenThousandAbruptConnections(t *testing.T) {
 // TestTenThousandAbruptStreams: the same against a StartServer server,
 // whose handler reads until the reset ends its connection.
 func TestTenThousandAbruptStreams(t *testing.T) {
+	for _, sp := range socketPaths {
+		t.Run(sp.name, func(t *testing.T) { abruptStreams(t, sp.opts) })
+	}
+}
+
+func abruptStreams(t *testing.T, opts []stream.Option) {
 	n := dropCount()
 	needFDs(t, 256)
 	warmUp := n
@@ -176,7 +188,7 @@ func TestTenThousandAbruptStreams(t *testing.T) {
 				handlerErrs++
 			}
 			return nil
-		})
+		}, opts...)
 		if err != nil {
 			return struct{}{}, err
 		}

@@ -16,8 +16,9 @@ import (
 )
 
 // Flow control over a large transfer, both directions, in virtual time
-// over net.Pipe: the bytes buffered on each side stay bounded however much
-// the peer sends or refuses, and every byte arrives in order.
+// over net.Pipe (and the writes over loopback TCP too, on each path): the
+// bytes buffered on each side stay bounded however much the peer sends or
+// refuses, and every byte arrives in order.
 
 // bigTransfer is the size of the large transfers: 256 MiB, 16 MiB under
 // the race detector.
@@ -90,10 +91,10 @@ func writePattern(c net.Conn, total, piece int, written *atomic.Int64) {
 // at first, never holds more than the high-water mark plus one chunk, and
 // the peer gets every byte in order once it reads.
 func TestFlowControlLarge(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	forEachPath(t, func(t *testing.T, p path) {
 		total := bigTransfer()
 		const chunk = 64 << 10
-		a, b := net.Pipe()
+		a, b := p.pair(t, false)
 		startReading := make(chan struct{})
 		var got *checker
 		wait := peer(b, func(c net.Conn) {
@@ -121,12 +122,12 @@ func TestFlowControlLarge(t *testing.T) {
 		}
 		r.onResume = func(*recorder) { pump() }
 		run(t, func(co *loop.Coro) error {
-			tr = stream.Adopt(co.Loop(), a, r)
+			tr = stream.Adopt(co.Loop(), a, r, p.opts...)
 			if err := r.wait(co, func() bool { return r.made > 0 }); err != nil {
 				return err
 			}
 			pump()
-			synctestWait(co)
+			p.settle(co)
 			if r.pauses != 1 || r.resumes != 0 {
 				return errors.New("the writer is not paused while the peer does not read")
 			}
@@ -152,21 +153,22 @@ func TestFlowControlLarge(t *testing.T) {
 // a peer that does not read at first holds at most the high-water mark
 // plus one chunk, and the peer gets every byte in order once it reads.
 func TestDrainLarge(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	forEachPath(t, func(t *testing.T, p path) {
 		total := bigTransfer()
 		const chunk = 64 << 10
-		a, b := net.Pipe()
+		a, b := p.pair(t, false)
 		startReading := make(chan struct{})
+		release := startReading // startReading is the task's, set to nil once closed
 		var got *checker
 		wait := peer(b, func(c net.Conn) {
-			<-startReading
+			<-release
 			got = readPattern(c)
 			c.Close()
 		})
 		src := newPatterned(chunk)
 		var sent, maxBuffered, bufferedWhileStalled, stalledDrains int
 		run(t, func(co *loop.Coro) error {
-			_, w := stream.AdoptStreams(co.Loop(), a)
+			_, w := stream.AdoptStreams(co.Loop(), a, p.opts...)
 			for sent < total {
 				n := min(chunk, total-sent)
 				if err := w.Write(src.slice(sent, n)); err != nil {
@@ -177,7 +179,7 @@ func TestDrainLarge(t *testing.T) {
 				if startReading != nil && w.Transport().WriteBufferSize() > stream.DefaultHighWater {
 					// The peer has not read yet: Drain must not return.
 					drained := loop.Spawn(co.Loop(), func(co *loop.Coro) (struct{}, error) { return struct{}{}, w.Drain(co) })
-					synctestWait(co)
+					p.settle(co)
 					if drained.Done() {
 						stalledDrains++
 					}

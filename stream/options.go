@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// An Option configures Dial, Listen, Serve and StartTLS, and the streams
-// made by OpenConnection, AdoptStreams, StartServer and ServeStreams.
+// An Option configures Dial, Listen, Serve, Adopt and StartTLS, and the
+// streams made by OpenConnection, AdoptStreams, StartServer and
+// ServeStreams.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -20,7 +21,8 @@ type config struct {
 	timeout   time.Duration
 	fallback  time.Duration // WithFallbackDelay's; 0: net.Dialer's default
 	handshake time.Duration
-	limit     int // the Readers' limit (WithLimit); 0 means DefaultLimit
+	limit     int  // the Readers' limit (WithLimit); 0 means DefaultLimit
+	portable  bool // WithPortable: no poller
 	side      tlsSide
 	prefix    []byte // WithTLSPrefix
 	// dial is WithDialer's; nil means a net.Dialer's DialContext.
@@ -131,4 +133,16 @@ func WithTLSPrefix(b []byte) Option {
 // Serve ignore it.
 func WithDialer(dial func(ctx context.Context, network, address string) (net.Conn, error)) Option {
 	return optionFunc(func(c *config) { c.dial = dial })
+}
+
+// WithPortable makes the connections of Dial, Listen, Serve and Adopt (and
+// of the streams calls) use the portable path even where the poller would
+// serve them (a TCP or Unix socket without TLS, on Linux): a reader
+// goroutine per connection blocks in conn.Read, and what a direct write
+// leaves is written by a writer goroutine, as for any other net.Conn.
+// Protocols and streams behave the same on both paths; the option is for
+// comparing them, and for a conn whose socket must not be read without
+// blocking. StartTLS ignores it: a TLS connection is always portable.
+func WithPortable() Option {
+	return optionFunc(func(c *config) { c.portable = true })
 }

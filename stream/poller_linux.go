@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -15,7 +16,8 @@ import (
 // (the epoll descriptor is itself pollable) and hands each batch of
 // readiness reports to the loop in one callback. The reads are done on the
 // loop goroutine, without blocking (portable.tryRead), as asyncio's
-// selector loop does.
+// selector loop does; so are the writes the kernel did not take at once
+// (portable.flush), once the socket is reported writable.
 //
 // A loop has at most one poller at a time; it exists while sockets are
 // registered, and its goroutine returns once the last is removed or the
@@ -41,12 +43,13 @@ type poller struct {
 	dispatch func()
 }
 
-// readiness is a socket's report: it may have data, and, if ended is set,
-// its stream has ended (a FIN, a reset or an error) and reading goes on
-// until it says so.
+// readiness is a socket's report: it may have data (in), and, if ended is
+// set, its stream has ended (a FIN, a reset or an error) and reading goes
+// on until it says so; it may take bytes (out).
 type readiness struct {
-	tok   uint64
-	ended bool
+	tok       uint64
+	in, ended bool
+	out       bool
 }
 
 // pollers are the loops' current pollers.
@@ -57,6 +60,13 @@ var pollers struct {
 
 // epollET is EPOLLET as the uint32 of an epoll event's mask.
 const epollET = 1 << 31
+
+// The events a socket is registered for: readable edges, and, once a
+// write was left over (watchOut), writable ones.
+const (
+	epollIn    = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+	epollInOut = epollIn | syscall.EPOLLOUT
+)
 
 // pollerFor returns l's poller, starting one if there is none, or nil if
 // one cannot be made (the caller reads with a goroutine then). Called on
@@ -101,7 +111,7 @@ func (pl *poller) add(p *portable) (uint64, bool) {
 	tok := pl.next + 1
 	var err error
 	cerr := p.rc.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(tok), Pad: int32(tok >> 32)}
+		ev := syscall.EpollEvent{Events: epollIn, Fd: int32(tok), Pad: int32(tok >> 32)}
 		err = syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if cerr != nil || err != nil {
@@ -113,6 +123,24 @@ func (pl *poller) add(p *portable) (uint64, bool) {
 	pl.next = tok
 	pl.regs[tok] = p
 	return tok, true
+}
+
+// watchOut adds writable edges to the events p's socket is registered
+// for; the error says why it could not. The socket is reported at once if
+// it is writable already, so a write left over just before is not missed.
+func (pl *poller) watchOut(p *portable, tok uint64) error {
+	if pl.closed {
+		return net.ErrClosed
+	}
+	var err error
+	cerr := p.rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: epollInOut, Fd: int32(tok), Pad: int32(tok >> 32)}
+		err = syscall.EpollCtl(pl.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return cerr
 }
 
 // remove unregisters p's socket, before it is closed; the last removal
@@ -152,9 +180,12 @@ func (pl *poller) wait() {
 		}
 		pl.mu.Lock()
 		for _, ev := range events[:n] {
+			const end = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 			pl.ready = append(pl.ready, readiness{
 				tok:   uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32,
-				ended: ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0,
+				in:    ev.Events&(syscall.EPOLLIN|end) != 0,
+				ended: ev.Events&end != 0,
+				out:   ev.Events&(syscall.EPOLLOUT|syscall.EPOLLHUP|syscall.EPOLLERR) != 0,
 			})
 		}
 		post := !pl.posted
@@ -176,7 +207,7 @@ func (pl *poller) dispatchReady() {
 	pl.mu.Unlock()
 	for _, r := range batch {
 		if p := pl.regs[r.tok]; p != nil {
-			p.readable(r.ended)
+			p.ready(r.in, r.ended, r.out)
 		}
 	}
 	clear(batch)

@@ -12,4 +12,6 @@ func pollerFor(*loop.Loop) *poller { return nil }
 
 func (*poller) add(*portable) (uint64, bool) { return 0, false }
 
+func (*poller) watchOut(*portable, uint64) error { return nil }
+
 func (*poller) remove(*portable, uint64) {}

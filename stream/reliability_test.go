@@ -81,6 +81,15 @@ func reset(c net.Conn) {
 	c.Close()
 }
 
+// socketPath is a way a socket's transport runs: on the loop's poller
+// (Linux; the goroutines elsewhere), or on the goroutines (WithPortable).
+type socketPath struct {
+	name string
+	opts []stream.Option
+}
+
+var socketPaths = []socketPath{{"poller", nil}, {"portable", []stream.Option{stream.WithPortable()}}}
+
 // isReset reports whether err is what the side of a reset connection gets.
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
@@ -90,6 +99,12 @@ func isReset(err error) bool {
 // the aio side ends it with ECONNRESET, after bytes that are an exact
 // prefix of what it sent; ConnectionLost runs once.
 func TestPeerResetMidRead(t *testing.T) {
+	for _, sp := range socketPaths {
+		t.Run(sp.name, func(t *testing.T) { peerResetMidRead(t, sp.opts) })
+	}
+}
+
+func peerResetMidRead(t *testing.T, opts []stream.Option) {
 	t.Run("protocol", func(t *testing.T) {
 		now := make(chan struct{})
 		addr, wait := rawPeer(t, nil, func(c net.Conn) {
@@ -106,7 +121,7 @@ func TestPeerResetMidRead(t *testing.T) {
 			}
 		}}
 		run(t, func(co *loop.Coro) error {
-			if _, err := loop.Await(co, stream.Dial(co.Context(), co.Loop(), "tcp", addr, func() stream.Protocol { return r })); err != nil {
+			if _, err := loop.Await(co, stream.Dial(co.Context(), co.Loop(), "tcp", addr, func() stream.Protocol { return r }, opts...)); err != nil {
 				return err
 			}
 			return r.wait(co, r.isLost)
@@ -132,7 +147,7 @@ func TestPeerResetMidRead(t *testing.T) {
 		var got []byte
 		var readErr, closedErr, srcErr error
 		run(t, func(co *loop.Coro) error {
-			r, w, err := stream.OpenConnection(co, "tcp", addr)
+			r, w, err := stream.OpenConnection(co, "tcp", addr, opts...)
 			if err != nil {
 				return err
 			}
@@ -165,6 +180,12 @@ func TestPeerResetMidRead(t *testing.T) {
 // ECONNRESET or EPIPE; no ResumeWriting comes, a waiting Drain returns the
 // error, and later writes fail with ErrClosed.
 func TestPeerResetMidWrite(t *testing.T) {
+	for _, sp := range socketPaths {
+		t.Run(sp.name, func(t *testing.T) { peerResetMidWrite(t, sp.opts) })
+	}
+}
+
+func peerResetMidWrite(t *testing.T, opts []stream.Option) {
 	const big = 16 << 20 // far more than the loopback socket buffers hold
 	t.Run("protocol", func(t *testing.T) {
 		now := make(chan struct{})
@@ -176,7 +197,7 @@ func TestPeerResetMidWrite(t *testing.T) {
 		}}
 		var writeErr, eofErr error
 		run(t, func(co *loop.Coro) error {
-			tr, err := loop.Await(co, stream.Dial(co.Context(), co.Loop(), "tcp", addr, func() stream.Protocol { return r }))
+			tr, err := loop.Await(co, stream.Dial(co.Context(), co.Loop(), "tcp", addr, func() stream.Protocol { return r }, opts...))
 			if err != nil {
 				return err
 			}
@@ -209,7 +230,7 @@ func TestPeerResetMidWrite(t *testing.T) {
 		var buffered int
 		var drainErr, closedErr, writeErr error
 		run(t, func(co *loop.Coro) error {
-			_, w, err := stream.OpenConnection(co, "tcp", addr)
+			_, w, err := stream.OpenConnection(co, "tcp", addr, opts...)
 			if err != nil {
 				return err
 			}
@@ -243,11 +264,13 @@ type halfCloseCase struct {
 }
 
 // halfCloseCases are the conns that can half-close, over loopback: TCP's
-// CloseWrite is a FIN, TLS's a close_notify alert.
+// CloseWrite is a FIN (on the poller, and with WithPortable), TLS's a
+// close_notify alert.
 func halfCloseCases(t *testing.T) []halfCloseCase {
 	cert, pool := selfSigned(t)
 	return []halfCloseCase{
 		{name: "tcp"},
+		{name: "tcp (portable)", dial: []stream.Option{stream.WithPortable()}},
 		{name: "tls", srv: &tls.Config{Certificates: []tls.Certificate{cert}},
 			dial: []stream.Option{stream.WithTLS(&tls.Config{RootCAs: pool})}},
 	}

@@ -274,7 +274,7 @@ func (s *Server) adopt(raw, c net.Conn, st *tls.ConnectionState) {
 		raw.Close()
 		return
 	}
-	t := newTransport(s.l, c, p, st, nil)
+	t := newTransport(s.l, c, p, st, nil, s.cfg.portable)
 	s.conns++
 	t.onLost = func() {
 		s.conns--

@@ -256,7 +256,7 @@ func (u *upgrade) succeed() {
 		made: t.made, reading: u.reading, writePaused: t.writePaused, high: t.high, low: t.low}
 	nt.deliverHeldFn = nt.deliverHeld
 	nt.untrack = hooks.Loop.Track(t.l, (*tracked)(nt))
-	nt.io = newPortable(nt, u.tc)
+	nt.io = newPortable(nt, u.tc, false)
 	t.onLost = nil
 	t.lost = true
 	t.untrack()

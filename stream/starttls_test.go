@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -59,11 +60,12 @@ func hasData(r *recorder, s string) func() bool {
 }
 
 // TestStartTLSClient: a STARTTLS exchange in plaintext, then a client
-// upgrade, then TLS; the old transport refuses further use.
+// upgrade, then TLS; the old transport refuses further use. On every path
+// of the behaviour table: a polled socket leaves the poller for TLS.
 func TestStartTLSClient(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	forEachPath(t, func(t *testing.T, p path) {
 		srvCfg, cliCfg := tlsConfigs(t)
-		a, b := net.Pipe()
+		a, b := p.pair(t, false)
 		var peerErr error
 		wait := peer(b, func(c net.Conn) {
 			defer c.Close()
@@ -88,7 +90,7 @@ func TestStartTLSClient(t *testing.T) {
 		var isTLS, oldClosing, newReading bool
 		var oldErrs []error
 		run(t, func(co *loop.Coro) error {
-			old := stream.Adopt(co.Loop(), a, r)
+			old := stream.Adopt(co.Loop(), a, r, p.opts...)
 			old.Write([]byte("EHLO\n"))
 			if err := r.wait(co, hasData(r, "250 hello\n")); err != nil {
 				return err
@@ -129,23 +131,27 @@ func TestStartTLSClient(t *testing.T) {
 		for i, err := range oldErrs {
 			assert.ErrorIs(t, err, stream.ErrUpgraded, "old transport, call %d", i)
 		}
-		assert.Contains(t, oldErrs[0].Error(), "stream: write pipe: stream: transport handed over to StartTLS")
+		assert.Contains(t, oldErrs[0].Error(), "stream: write "+a.RemoteAddr().String()+": stream: transport handed over to StartTLS")
 	})
 }
 
 // TestStartTLSServer: a server upgrade; the reply written just before
-// StartTLS is written first, in plaintext.
+// StartTLS, more than the conn takes at once, is written first, in
+// plaintext: on a polled socket, by the writer once the poller is left.
 func TestStartTLSServer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	forEachPath(t, func(t *testing.T, p path) {
 		srvCfg, cliCfg := tlsConfigs(t)
-		a, b := net.Pipe()
+		a, b := p.pair(t, false)
+		reply := "OK " + strings.Repeat("x", p.big) + "\n"
+		wrote := make(chan struct{}) // the peer reads the reply once it is written
 		var peerErr error
 		var peerState tls.ConnectionState
 		wait := peer(b, func(c net.Conn) {
 			defer c.Close()
 			peerErr = func() error {
 				c.Write([]byte("STARTTLS\n"))
-				if err := expect(c, "OK\n"); err != nil {
+				<-wrote
+				if err := expect(c, reply); err != nil {
 					return err
 				}
 				tc := tls.Client(c, cliCfg)
@@ -167,12 +173,15 @@ func TestStartTLSServer(t *testing.T) {
 			}
 		}}
 		var isTLS bool
+		var pending int
 		run(t, func(co *loop.Coro) error {
-			old := stream.Adopt(co.Loop(), a, r)
+			old := stream.Adopt(co.Loop(), a, r, p.opts...)
 			if err := r.wait(co, hasData(r, "STARTTLS\n")); err != nil {
 				return err
 			}
-			old.Write([]byte("OK\n"))
+			old.Write([]byte(reply))
+			pending = old.WriteBufferSize()
+			close(wrote)
 			nt, err := old.StartTLS(co, srvCfg, stream.WithServerSide(true))
 			if err != nil {
 				return err
@@ -185,8 +194,12 @@ func TestStartTLSServer(t *testing.T) {
 		require.NoError(t, peerErr)
 		assert.True(t, peerState.HandshakeComplete)
 		assert.True(t, isTLS)
+		assert.Positive(t, pending, "the reply was still buffered at StartTLS")
 		assert.Equal(t, "STARTTLS\nhello", string(r.data))
-		assert.Equal(t, []string{"made", "data", "eof", "lost"}, r.trace)
+		trace := slices.Compact(slices.DeleteFunc(slices.Clone(r.trace), func(ev string) bool { return ev == "pause" || ev == "resume" }))
+		assert.Equal(t, []string{"made", "data", "eof", "lost"}, trace)
+		assert.Equal(t, 1, r.pauses, "the reply passed the high-water mark")
+		assert.Equal(t, 1, r.resumes, "and was written")
 		assert.NoError(t, r.err)
 	})
 }

@@ -35,7 +35,8 @@ func OpenConnection(co *loop.Coro, network, address string, opts ...Option) (*Re
 // AdoptStreams makes a transport of conn on l (Adopt) with a streams
 // protocol, and returns its Reader and Writer: asyncio's
 // open_connection(sock=...), for a net.Conn accepted or dialled elsewhere,
-// or one end of a net.Pipe. Only WithLimit applies of opts. The Writer
+// or one end of a net.Pipe. Only WithLimit and WithPortable apply of
+// opts. The Writer
 // accepts writes at once.
 //
 // AdoptStreams panics if l or conn is nil, and with an error matching
@@ -50,7 +51,7 @@ func AdoptStreams(l *loop.Loop, conn net.Conn, opts ...Option) (*Reader, *Writer
 		panic("stream: AdoptStreams: nil conn")
 	}
 	p := newStreamProtocol(l, newConfig(opts).limit, nil)
-	p.w.t = Adopt(l, conn, p)
+	p.w.t = Adopt(l, conn, p, opts...)
 	return p.r, p.w
 }
 

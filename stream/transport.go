@@ -80,13 +80,14 @@ const (
 // then on: do not read, write or close it directly. A *tls.Conn should have
 // completed its handshake (Dial and Server do it); otherwise the handshake
 // happens on the first read and write, off the loop, and
-// TLSConnectionState reports the state as it was at Adopt.
+// TLSConnectionState reports the state as it was at Adopt. Of opts, only
+// WithPortable applies.
 //
 // Adopt panics if l, conn or p is nil, and with an error matching
 // loop.ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
-func Adopt(l *loop.Loop, conn net.Conn, p Protocol) *Transport {
+func Adopt(l *loop.Loop, conn net.Conn, p Protocol, opts ...Option) *Transport {
 	if l == nil {
 		panic("stream: Adopt: nil loop")
 	}
@@ -101,17 +102,18 @@ func Adopt(l *loop.Loop, conn net.Conn, p Protocol) *Transport {
 		s := tc.ConnectionState()
 		st = &s
 	}
-	return newTransport(l, conn, p, st, nil)
+	return newTransport(l, conn, p, st, nil, newConfig(opts).portable)
 }
 
 // newTransport tracks a transport of conn, schedules its ConnectionMade and
-// starts its conduit. onMade, if set, runs after ConnectionMade.
-func newTransport(l *loop.Loop, conn net.Conn, p Protocol, st *tls.ConnectionState, onMade func()) *Transport {
+// starts its conduit (without the poller if portable is set). onMade, if
+// set, runs after ConnectionMade.
+func newTransport(l *loop.Loop, conn net.Conn, p Protocol, st *tls.ConnectionState, onMade func(), portable bool) *Transport {
 	t := &Transport{l: l, p: p, conn: conn, tls: st, onMade: onMade, reading: true, high: DefaultHighWater, low: DefaultHighWater / 4}
 	t.wp, _ = p.(WritePauser)
 	t.deliverHeldFn = t.deliverHeld
 	t.untrack = hooks.Loop.Track(l, (*tracked)(t))
-	t.io = newPortable(t, conn)
+	t.io = newPortable(t, conn, !portable)
 	l.CallSoon(t.connectionMade)
 	return t
 }

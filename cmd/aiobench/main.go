@@ -17,8 +17,10 @@
 // in both APIs, and the peers of bench/peers) on one core and measures it
 // with a client child (-netclient N1-1K) on the other; -netonly and -cells
 // pick rows and columns, -netaddr measures a server already listening
-// (such as -netserve, aio's echo with a CPU profile). bench/peers/README.md
-// says more.
+// (such as -netserve, aio's echo with a CPU profile). aio's rows run on the
+// loop's poller (Linux's fast path); the rows "(portable)" run the same
+// echo with -netserve -portable (stream.WithPortable: a reader and a
+// writer goroutine per connection). bench/peers/README.md says more.
 package main
 
 import (
@@ -84,13 +86,14 @@ func main() {
 		netUSR1   = flag.Bool("netusr1", false, "with -netclient N3: send the server SIGUSR1 before and with all open (used by -net)")
 		netServe  = flag.String("netserve", "", "serve aio's echo, protocol or streams, until SIGTERM (with -cpuprofile: profile it)")
 		listen    = flag.String("listen", "127.0.0.1:0", "with -netserve: the address to listen on")
+		portable  = flag.Bool("portable", false, "with -netserve: keep the connections off the poller (stream.WithPortable)")
 	)
 	flag.Parse()
 	if *child != "" {
 		os.Exit(runChild(*child, *scale, *profile))
 	}
 	if *netServe != "" {
-		os.Exit(runNetServe(*netServe, *listen, *profile))
+		os.Exit(runNetServe(*netServe, *listen, *profile, *portable))
 	}
 	cfg := clientConfig{addr: *netAddr, pid: *netPid, usr1: *netUSR1, warm: *netWarm, dur: *netDur,
 		n2Bytes: *n2MiB << 20, n2Pause: n2Pause, n3Conns: *n3Conns}

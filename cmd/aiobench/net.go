@@ -76,7 +76,7 @@ type netServer struct {
 }
 
 // serverKeys are the rows, in order.
-var serverKeys = []string{"aio-protocol", "aio-streams", "go-net",
+var serverKeys = []string{"aio-protocol", "aio-streams", "aio-protocol-portable", "aio-streams-portable", "go-net",
 	"asyncio-streams", "asyncio-protocol", "uvloop-streams", "uvloop-protocol", "node"}
 
 // goNetKey is the row the ratios are taken against.
@@ -84,8 +84,8 @@ const goNetKey = "go-net"
 
 // findNetServers returns every server of serverKeys, building aio's
 // examples/echo (from the repository above peerDir) and the Go net peer
-// into tmp.
-func findNetServers(peerDir, tmp string) []netServer {
+// into tmp; aio's portable rows are exe -netserve -portable.
+func findNetServers(exe, peerDir, tmp string) []netServer {
 	root := filepath.Join(peerDir, "..", "..")
 	echo := filepath.Join(tmp, "echo")
 	aioMissing := goBuild(root, echo, "./examples/echo")
@@ -93,6 +93,13 @@ func findNetServers(peerDir, tmp string) []netServer {
 		return netServer{key: "aio-" + api, name: "aio " + api, version: runtime.Version(),
 			missing: aioMissing, goRuntime: true,
 			argv: func(netCell) []string { return []string{echo, "-listen", "127.0.0.1:0", "-api", api} }}
+	}
+	portable := func(api string) netServer {
+		return netServer{key: "aio-" + api + "-portable", name: "aio " + api + " (portable)", version: runtime.Version(),
+			goRuntime: true,
+			argv: func(netCell) []string {
+				return []string{exe, "-netserve", api, "-portable", "-listen", "127.0.0.1:0"}
+			}}
 	}
 	goecho := filepath.Join(tmp, "goecho")
 	gonet := netServer{key: goNetKey, name: "Go net", version: runtime.Version(),
@@ -129,7 +136,7 @@ func findNetServers(peerDir, tmp string) []netServer {
 		argv: func(netCell) []string { return []string{"node", js, "--listen", "127.0.0.1:0"} }}
 	node.version, node.missing = probe(js, "node", "-p", "'node ' + process.version")
 
-	return []netServer{aio("protocol"), aio("streams"), gonet,
+	return []netServer{aio("protocol"), aio("streams"), portable("protocol"), portable("streams"), gonet,
 		python("asyncio-streams", "asyncio streams", "python3", "", false),
 		python("asyncio-protocol", "asyncio protocol", "python3", "", false),
 		python("uvloop-streams", "uvloop streams", "/usr/bin/python3", ", uvloop", true),
@@ -220,7 +227,7 @@ func runNet(w io.Writer, o netOptions) int {
 	if o.addr != "" {
 		servers = []netServer{{key: "external", name: o.addr}}
 	} else {
-		for _, s := range findNetServers(o.peerDir, tmp) {
+		for _, s := range findNetServers(exe, o.peerDir, tmp) {
 			if o.only == nil || slices.Contains(o.only, s.key) {
 				servers = append(servers, s)
 			}

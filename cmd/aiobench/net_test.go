@@ -15,8 +15,9 @@ import (
 )
 
 // fakeServerEnv makes the test binary, run again by a test, serve aio's
-// echo (-netserve) with the API it names, or print a wrong first line
-// ("badline"); see TestMain.
+// echo (-netserve) with the API it names ("protocol", or "protocol
+// portable" for -portable), or print a wrong first line ("badline"); see
+// TestMain.
 const fakeServerEnv = "AIOBENCH_TEST_NETSERVE"
 
 // runFakeServer is the test binary as a server child.
@@ -25,7 +26,8 @@ func runFakeServer(api string) int {
 		os.Stdout.WriteString("hello\n")
 		return 0
 	}
-	return runNetServe(api, "127.0.0.1:0", "")
+	api, portable := strings.CutSuffix(api, " portable")
+	return runNetServe(api, "127.0.0.1:0", "", portable)
 }
 
 func TestMessageAndCheckEcho(t *testing.T) {
@@ -237,7 +239,7 @@ func TestClientFailsWhenTheServerCloses(t *testing.T) {
 func TestServerChild(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	for _, api := range []string{"protocol", "streams"} {
+	for _, api := range []string{"protocol", "streams", "protocol portable", "streams portable"} {
 		t.Run(api, func(t *testing.T) {
 			sp, err := startServer([]string{exe}, []string{fakeServerEnv + "=" + api, "GOMAXPROCS=1"})
 			require.NoError(t, err)
@@ -268,9 +270,9 @@ func TestPickCellsAndServers(t *testing.T) {
 	_, err = pickCells("N4")
 	assert.ErrorContains(t, err, `unknown cell "N4"`)
 
-	keys, err := parseServerKeys("aio-protocol,Go-Net")
+	keys, err := parseServerKeys("aio-protocol,Go-Net,aio-streams-portable")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"aio-protocol", "go-net"}, keys)
+	assert.Equal(t, []string{"aio-protocol", "go-net", "aio-streams-portable"}, keys)
 	keys, err = parseServerKeys("")
 	require.NoError(t, err)
 	assert.Nil(t, keys, "all")

@@ -21,16 +21,23 @@ import (
 //
 //	taskset -c 1 env GOMAXPROCS=1 aiobench -netserve protocol -cpuprofile n1.prof
 //	aiobench -net -netaddr 127.0.0.1:PORT -cells N1-1K -reps 1
-func runNetServe(api, addr, profile string) int {
+//
+// With portable set, the connections stay off the loop's poller
+// (stream.WithPortable): -net's rows "(portable)".
+func runNetServe(api, addr, profile string, portable bool) int {
+	var opts []stream.Option
+	if portable {
+		opts = append(opts, stream.WithPortable())
+	}
 	var serve func(*loop.Loop, string) (*stream.Server, error)
 	switch api {
 	case "protocol":
 		serve = func(l *loop.Loop, addr string) (*stream.Server, error) {
-			return stream.Listen(l, "tcp", addr, func() stream.Protocol { return &echoProtocol{} })
+			return stream.Listen(l, "tcp", addr, func() stream.Protocol { return &echoProtocol{} }, opts...)
 		}
 	case "streams":
 		serve = func(l *loop.Loop, addr string) (*stream.Server, error) {
-			return stream.StartServer(l, "tcp", addr, echoStreams)
+			return stream.StartServer(l, "tcp", addr, echoStreams, opts...)
 		}
 	default:
 		fmt.Fprintf(os.Stderr, "aiobench: -netserve %q: want protocol or streams\n", api)
