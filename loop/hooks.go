@@ -18,6 +18,9 @@ func init() {
 	hooks.Loop.Track = func(s any, r hooks.Resource) func() {
 		return s.(*Loop).track(r)
 	}
+	hooks.Loop.OnStepper = func(s any, fn func(arg any), arg any) {
+		s.(*Loop).onStepper(fn, arg)
+	}
 	hooks.Loop.Check = func(s any, op string) {
 		if l, ok := s.(*Loop); ok && l.cfg.debug {
 			l.checkGoroutine(op)

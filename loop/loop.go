@@ -61,6 +61,7 @@ type Loop struct {
 	lends    bool         // the configuration allows lending (lend.go)
 	borrower *task        // the waiting task whose goroutine runs the loop now
 	resumed  bool         // the borrower's own wake-up has run
+	handed   handedCall   // a call a task body hands to its stepper (task.go)
 	exec     *executor
 
 	resources map[hooks.Resource]struct{} // I/O objects the loop owns (resources.go)

@@ -405,6 +405,10 @@ func (t *task) run() {
 		l.cur.Store(t.rare.goid)
 	}
 	_, parked := t.next()
+	for l.handed.fn != nil {
+		l.runHanded()
+		_, parked = t.next()
+	}
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
 	}
@@ -468,6 +472,58 @@ func (co *Coro) suspend() bool {
 		return false
 	}
 	return true
+}
+
+// A handedCall is a call that a task body hands to the goroutine that
+// stepped it (onStepper), with the panic it raised there.
+type handedCall struct {
+	fn       func(arg any)
+	arg      any
+	panicked any
+}
+
+// onStepper runs fn(arg) on the stack of the goroutine that resumed the
+// running task's body (the loop goroutine, or the task borrowing the loop),
+// and then resumes the body; outside a task body it calls fn(arg) at once.
+// A body's stack grows to the deepest call it ever makes and keeps that
+// size while the task waits, so the I/O of package stream (syscalls, the
+// net package) runs there instead: an idle connection's handler keeps the
+// minimum stack. It costs two coroutine switches. fn must not suspend; a
+// panic in fn is raised again in the body.
+func (l *Loop) onStepper(fn func(arg any), arg any) {
+	t := l.curTask
+	if t == nil {
+		fn(arg)
+		return
+	}
+	l.handed = handedCall{fn: fn, arg: arg}
+	if !t.co.yield(struct{}{}) {
+		// The coroutine is being stopped (the loop is closing): fn did not
+		// run, and the body must not yield again.
+		l.handed = handedCall{}
+		t.state = taskStopping
+		return
+	}
+	if p := l.handed.panicked; p != nil {
+		l.handed.panicked = nil
+		panic(p)
+	}
+}
+
+// runHanded runs the call a task body handed over (onStepper), keeping its
+// panic for the body.
+func (l *Loop) runHanded() {
+	h := l.handed
+	l.handed = handedCall{}
+	t := l.curTask
+	l.curTask = nil // fn runs as loop code, not in the body
+	defer func() {
+		l.curTask = t
+		if p := recover(); p != nil {
+			l.handed.panicked = p
+		}
+	}()
+	h.fn(h.arg)
 }
 
 // takeCancel returns the pending cancellation error, if any, and clears it.

@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -217,14 +219,17 @@ func TestIdleHandlersKeepSmallStacks(t *testing.T) {
 		l := co.Loop()
 		srv, err := StartServer(l, "tcp", "127.0.0.1:0", func(co *loop.Coro, r *Reader, w *Writer) error {
 			for {
-				b, err := r.Next(co, 64<<10)
-				if err != nil {
+				b, err := r.Next(co, 100<<10)
+				if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 					return nil
+				}
+				if err != nil {
+					return err
 				}
 				if err := w.Write(b); err != nil {
 					return err
 				}
-				if err := w.Drain(co); err != nil {
+				if err := w.Drain(co); err != nil && !errors.Is(err, syscall.EPIPE) {
 					return err
 				}
 			}

@@ -60,6 +60,8 @@ type Transport struct {
 	heldChunk     []byte
 	heldErr       error
 	eofWritten    bool
+	handing       []byte // Write's bytes, for writeHanded
+	handedSize    int    // the conduit's buffer size after writeHanded
 	writePaused   bool
 	high, low     int
 	deliverHeldFn func()
@@ -134,9 +136,28 @@ func (t *Transport) Write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	t.maybePause(t.io.write(b))
+	t.handing = b
+	hooks.Loop.OnStepper(t.l, writeHanded, t)
+	t.maybePause(t.handedSize)
 	return nil
 }
+
+// writeHanded is Write's call of the conduit. Called from a task body, it
+// runs on the loop's stack (hooks.Loop.OnStepper): the syscalls under it
+// would grow the body's stack for as long as the task lives.
+func writeHanded(arg any) {
+	t := arg.(*Transport)
+	t.handedSize = t.io.write(t.handing)
+	t.handing = nil
+}
+
+// onLoopStack runs fn as writeHanded runs the conduit's write, for the
+// conduit's other calls that may reach a syscall.
+func (t *Transport) onLoopStack(fn func()) {
+	hooks.Loop.OnStepper(t.l, callHanded, fn)
+}
+
+func callHanded(fn any) { fn.(func())() }
 
 // WriteBuffers is asyncio's writelines: Write for each of bs, in order.
 //
@@ -146,7 +167,8 @@ func (t *Transport) WriteBuffers(bs net.Buffers) error {
 	if err := t.writable("write"); err != nil {
 		return err
 	}
-	t.maybePause(t.io.writev(bs))
+	t.onLoopStack(func() { t.handedSize = t.io.writev(bs) })
+	t.maybePause(t.handedSize)
 	return nil
 }
 
@@ -170,7 +192,7 @@ func (t *Transport) WriteEOF() error {
 	}
 	if !t.eofWritten {
 		t.eofWritten = true
-		t.io.writeEOF()
+		t.onLoopStack(t.io.writeEOF)
 	}
 	return nil
 }
@@ -202,7 +224,7 @@ func (t *Transport) Close() error {
 	}
 	t.closing = true
 	t.held = heldNone
-	t.io.close()
+	t.onLoopStack(t.io.close)
 	return nil
 }
 
@@ -383,7 +405,7 @@ func (t *Transport) forceClose(err error) {
 	if t.lostErr == nil {
 		t.lostErr = err
 	}
-	t.io.abort()
+	t.onLoopStack(t.io.abort)
 }
 
 // protect runs a protocol callback; a panic in it is reported to the

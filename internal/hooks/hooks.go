@@ -65,6 +65,12 @@ var Loop struct {
 	// Resource). Called on the loop goroutine; it panics if the loop is
 	// closing or closed.
 	Track func(s any, r Resource) (untrack func())
+	// OnStepper runs fn(arg) for loop code called from a task body of s
+	// on the stack of the goroutine that stepped the body, so that deep
+	// calls (syscalls) leave the body's stack small; outside a task body it
+	// calls fn(arg) directly. fn must not suspend. Called on the loop
+	// goroutine.
+	OnStepper func(s any, fn func(arg any), arg any)
 	// Check panics if the caller may not run loop-only code of s now (see
 	// loop's debug mode); op names the method called. It is called only
 	// while Debugging is not zero.
