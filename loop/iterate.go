@@ -44,7 +44,7 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			}
 		}()
 	}
-	debug := l.cfg.debug
+	observed := l.cfg.debug || l.cfg.trace
 	for {
 		// The rest of the current iteration's snapshot: this is the only
 		// place where callbacks are called. On a lent goroutine it stops
@@ -53,8 +53,8 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			l.left--
 			fn, afn, arg := l.ready.Pop()
 			switch {
-			case debug:
-				l.runTimed(fn, afn, arg)
+			case observed:
+				l.runObserved(fn, afn, arg)
 			case fn != nil:
 				l.stats.CallbacksRun++
 				fn()
@@ -88,6 +88,9 @@ func (l *Loop) begin(lent bool) bool {
 		return false
 	}
 	l.stats.Iterations++
+	if l.obs&obsCounters != 0 {
+		l.iterStart = l.nanotime()
+	}
 	l.left = n
 	return true
 }

@@ -63,6 +63,12 @@ type Loop struct {
 	resumed  bool         // the borrower's own wake-up has run
 	exec     *executor
 
+	// Introspection (snapshot.go, counters.go).
+	obs       uint8        // obs bits: what a step does besides resuming the body
+	iterStart int64        // with counters: when the current iteration began (nanotime)
+	insp      *inspection  // the snapshot under way, if any
+	req       *snapRequest // a task body's request for a snapshot, if any
+
 	resources map[hooks.Resource]struct{} // I/O objects the loop owns (resources.go)
 	unjoined  []hooks.Resource            // closed, their goroutines not yet joined
 	daemons   int                         // of resources, those a Shutdown does not wait for
@@ -108,6 +114,7 @@ func New(opts ...Option) *Loop {
 		o.apply(&l.cfg)
 	}
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
+	l.obs = l.cfg.observeFlags()
 	if l.cfg.debug {
 		l.gate.Store(gateDebug)
 	}

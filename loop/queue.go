@@ -296,7 +296,7 @@ func (q *Queue[T]) park(co *Coro, ws *waitQueue, ready func() bool) error {
 	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
-	woken, err := ws.wait(co)
+	woken, err := ws.wait(co, q)
 	if err != nil && woken && ready() {
 		ws.wake(1)
 	}
