@@ -61,7 +61,7 @@ type taskObs struct {
 	steps                       uint64
 	running, scheduled, waiting int64
 	resumed                     int64 // when the current step began (nanotime)
-	since                       int64 // when the task last suspended, 0 before its first step
+	since                       int64 // when the task last suspended
 
 	ctx    context.Context // of the trace task, if one was made
 	ttask  *trace.Task
@@ -108,9 +108,10 @@ func (c *config) observeFlags() uint8 {
 // countReady counts the time t spent between its last suspension and now,
 // when a step of t begins.
 func (l *Loop) countReady(t *task, o *taskObs, now int64) {
+	first := o.steps == 0
 	o.steps++
 	switch {
-	case o.since == 0:
+	case first:
 		o.scheduled += now - max(l.iterStart, 0)
 	case t.waiter == nil:
 		o.scheduled += now - o.since

@@ -26,6 +26,7 @@ package loop
 // from what the primitives note as they park it (taskRare.on, until).
 
 import (
+	"cmp"
 	"context"
 	"runtime"
 	"slices"
@@ -425,12 +426,10 @@ func (l *Loop) link(s *Snapshot, ts []*task) {
 		}
 		return int(pos[u.index])
 	}
-	edges := make([][]int, len(ts)) // edges[i]: the tasks that task i waits on
-	linked := false
+	var pairs []edge // task i waits on task j
 	add := func(i int, f any) {
-		if j := indexOf(f); j >= 0 && !slices.Contains(edges[i], j) {
-			edges[i] = append(edges[i], j)
-			linked = true
+		if j := indexOf(f); j >= 0 {
+			pairs = append(pairs, edge{int32(i), int32(j)})
 		}
 	}
 	for i, t := range ts {
@@ -451,22 +450,56 @@ func (l *Loop) link(s *Snapshot, ts []*task) {
 			}
 		}
 	}
-	if !linked {
+	if len(pairs) == 0 {
 		return
 	}
-	for i, js := range edges {
-		slices.Sort(js)
-		for _, j := range js {
-			s.Tasks[i].WaitsOn.Tasks = append(s.Tasks[i].WaitsOn.Tasks, s.Tasks[j].ID)
-			s.Tasks[j].AwaitedBy = append(s.Tasks[j].AwaitedBy, s.Tasks[i].ID)
-		}
+	// Each list in spawn order, sliced out of one array.
+	slices.SortFunc(pairs, func(a, b edge) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	pairs = slices.Compact(pairs)
+	ids := make([]uint64, len(pairs))
+	for k, e := range pairs {
+		ids[k] = s.Tasks[e.to].ID
 	}
-	s.Cycles = findCycles(s, edges)
+	for k := 0; k < len(pairs); {
+		i, n := pairs[k].from, 0
+		for k+n < len(pairs) && pairs[k+n].from == i {
+			n++
+		}
+		s.Tasks[i].WaitsOn.Tasks = ids[k : k+n : k+n]
+		k += n
+	}
+	byTo := slices.Clone(pairs)
+	slices.SortStableFunc(byTo, func(a, b edge) int { return cmp.Compare(a.to, b.to) })
+	ids = make([]uint64, len(byTo))
+	for k, e := range byTo {
+		ids[k] = s.Tasks[e.from].ID
+	}
+	for k := 0; k < len(byTo); {
+		j, n := byTo[k].to, 0
+		for k+n < len(byTo) && byTo[k+n].to == j {
+			n++
+		}
+		s.Tasks[j].AwaitedBy = ids[k : k+n : k+n]
+		k += n
+	}
+	s.Cycles = findCycles(s, pairs)
 }
 
-// findCycles returns the await cycles of s: a depth-first search that
-// reports each edge leading back to a task on the current path.
-func findCycles(s *Snapshot, edges [][]int) [][]uint64 {
+// edge is "task from waits on task to", by their indices in a Snapshot.
+type edge struct{ from, to int32 }
+
+// findCycles returns the await cycles of s, whose edges are sorted: a
+// depth-first search that reports each edge leading back to a task on the
+// current path.
+func findCycles(s *Snapshot, edges []edge) [][]uint64 {
+	// out[i] are the edges from task i: edges[first[i]:first[i+1]].
+	first := make([]int32, len(s.Tasks)+1)
+	for _, e := range edges {
+		first[e.from+1]++
+	}
+	for i := range len(s.Tasks) {
+		first[i+1] += first[i]
+	}
 	const (
 		unseen = iota
 		onPath
@@ -474,27 +507,27 @@ func findCycles(s *Snapshot, edges [][]int) [][]uint64 {
 	)
 	color := make([]uint8, len(s.Tasks))
 	var cycles [][]uint64
-	type frame struct{ i, next int }
-	for start := range s.Tasks {
-		if color[start] != unseen || len(edges[start]) == 0 {
+	type frame struct{ i, next int32 }
+	var path []frame
+	for start := range int32(len(s.Tasks)) {
+		if color[start] != unseen || first[start] == first[start+1] {
 			continue
 		}
-		path := []frame{{start, 0}}
+		path = append(path[:0], frame{start, first[start]})
 		color[start] = onPath
 		for len(path) > 0 {
 			top := &path[len(path)-1]
-			out := edges[top.i]
-			if top.next == len(out) {
+			if top.next == first[top.i+1] {
 				color[top.i] = finished
 				path = path[:len(path)-1]
 				continue
 			}
-			j := out[top.next]
+			j := edges[top.next].to
 			top.next++
 			switch color[j] {
 			case unseen:
 				color[j] = onPath
-				path = append(path, frame{j, 0})
+				path = append(path, frame{j, first[j]})
 			case onPath:
 				var c []uint64
 				for k := len(path) - 1; k >= 0; k-- {

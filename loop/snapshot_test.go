@@ -27,12 +27,12 @@ func nextLine() int {
 // snapshotAfter runs setup's tasks on a new loop in a synctest bubble and
 // takes a snapshot in a callback 1ms later, once they all wait.
 func snapshotAfter(t *testing.T, setup func(l *loop.Loop), opts ...loop.Option) *loop.Snapshot {
-	return snapshotWhen(t, false, setup, opts...)
+	return snapshotWhen(t, time.Millisecond, setup, opts...)
 }
 
-// snapshotWhen is snapshotAfter, or with soon, a snapshot taken in the
-// third iteration: for tasks that never let the loop idle.
-func snapshotWhen(t *testing.T, soon bool, setup func(l *loop.Loop), opts ...loop.Option) *loop.Snapshot {
+// snapshotWhen is snapshotAfter with the snapshot taken after d, or for a
+// zero d, in the third iteration: for tasks that never let the loop idle.
+func snapshotWhen(t *testing.T, d time.Duration, setup func(l *loop.Loop), opts ...loop.Option) *loop.Snapshot {
 	t.Helper()
 	var s *loop.Snapshot
 	synctest.Test(t, func(t *testing.T) {
@@ -42,10 +42,10 @@ func snapshotWhen(t *testing.T, soon bool, setup func(l *loop.Loop), opts ...loo
 			s = l.Snapshot()
 			l.Stop()
 		}
-		if soon {
+		if d == 0 {
 			l.CallSoon(func() { l.CallSoon(func() { l.CallSoon(take) }) })
 		} else {
-			l.CallLater(time.Millisecond, take)
+			l.CallLater(d, take)
 		}
 		require.NoError(t, l.RunForever())
 		require.NoError(t, l.Close())
@@ -189,7 +189,7 @@ func TestSnapshotWaitKinds(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			s := snapshotWhen(t, r.kind == loop.WaitNone, func(l *loop.Loop) { r.start(l) })
+			s := snapshotWhen(t, snapDelay(r.kind), func(l *loop.Loop) { r.start(l) })
 			ti := taskNamed(t, s, "subject")
 			assert.Equal(t, r.state, ti.State)
 			assert.Equal(t, r.kind, ti.WaitsOn.Kind)
@@ -211,6 +211,14 @@ func TestSnapshotWaitKinds(t *testing.T) {
 			assert.Empty(t, s.Cycles)
 		})
 	}
+}
+
+// snapDelay is when TestSnapshotWaitKinds takes its snapshot.
+func snapDelay(k loop.WaitKind) time.Duration {
+	if k == loop.WaitNone {
+		return 0
+	}
+	return time.Millisecond
 }
 
 // A task that has not run yet has no place; the call a task waits in is
