@@ -62,6 +62,7 @@ type taskObs struct {
 	running, scheduled, waiting int64
 	resumed                     int64 // when the current step began (nanotime)
 	since                       int64 // when the task last suspended
+	woke                        int64 // when the borrower's own wake-up ran (lend.go)
 
 	ctx    context.Context // of the trace task, if one was made
 	ttask  *trace.Task
@@ -187,14 +188,20 @@ func (l *Loop) lentEnd(t *task, start int64) {
 		return
 	}
 	o := t.ensureObs()
-	o.running -= l.nanotime() - start
+	end := o.woke // the borrower's own wake-up has just run (borrowedStep)
+	if !l.resumed {
+		end = l.nanotime()
+	}
+	o.running -= end - start
 }
 
 // borrowedStep is run's call for the borrower's own wake-up: the task's
 // step goes on (lend.go, rule 3).
 func (l *Loop) borrowedStep(t *task) {
 	if l.obs&obsCounters != 0 {
-		l.countReady(t, t.ensureObs(), l.nanotime())
+		o, now := t.ensureObs(), l.nanotime()
+		l.countReady(t, o, now)
+		o.woke = now
 	}
 }
 

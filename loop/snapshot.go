@@ -49,6 +49,8 @@ type Snapshot struct {
 	// Tasks are the tasks that were not done, in the order they were
 	// spawned.
 	Tasks []TaskInfo `json:"tasks"`
+	// Stats are the loop's Stats.
+	Stats Stats `json:"stats"`
 	// Cycles are the await cycles among them: each lists the IDs of tasks
 	// of which each awaits the next, and the last the first. Such tasks
 	// wait forever unless something cancels one of them.
@@ -328,7 +330,7 @@ func (l *Loop) snapshot(req *snapRequest) *Snapshot {
 		return here
 	}
 
-	s := &Snapshot{Time: l.Now(), Tasks: make([]TaskInfo, 0, l.tasks.n)}
+	s := &Snapshot{Time: l.Now(), Stats: l.Stats(), Tasks: make([]TaskInfo, 0, l.tasks.n)}
 	ts := make([]*task, 0, l.tasks.n)
 	for _, t := range l.tasks.ts {
 		if t == nil {
