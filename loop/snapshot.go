@@ -7,8 +7,8 @@ package loop
 // on the goroutine running loop code:
 //
 //  1. A waiting task's body is parked in its coroutine's yield (suspend).
-//     The snapshot sets l.insp and resumes the coroutine; park sees the
-//     request, records the coroutine's own stack with runtime.Callers and
+//     The snapshot sets l.insp and resumes the coroutine; suspend sees the
+//     request (probed), records the coroutine's own stack with runtime.Callers and
 //     yields again, changing nothing else. So each parked task costs two
 //     coroutine switches and a Callers.
 //  2. The task running the loop while it waits (the borrower, lend.go) is
@@ -260,24 +260,16 @@ type snapRequest struct {
 	snap *Snapshot
 }
 
-// park yields the task's body to the loop, as suspend does, and serves the
-// probes of a snapshot (rule 1) until the loop really resumes it. It
-// reports false if the coroutine was stopped.
-func (co *Coro) park() bool {
-	ok := co.yield(struct{}{})
-	if ok && co.t.l.insp != nil {
-		return co.probed()
-	}
-	return ok
-}
-
+// probed serves the probes of a snapshot (rule 1) after suspend's yield,
+// until the loop really resumes the task. It reports false if the
+// coroutine was stopped.
 func (co *Coro) probed() bool {
 	for {
 		in := co.t.l.insp
 		if in == nil || in.target != co.t {
 			return true
 		}
-		in.n = runtime.Callers(3, in.pcs)
+		in.n = runtime.Callers(2, in.pcs)
 		in.target = nil
 		if !co.yield(struct{}{}) {
 			return false

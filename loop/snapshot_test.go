@@ -148,6 +148,15 @@ func TestSnapshotWaitKinds(t *testing.T) {
 			})
 			return 0
 		}},
+		{"Queue.Join", loop.WaitQueue, loop.TaskWaiting, func(l *loop.Loop) int {
+			q := loop.NewQueue[int](0)
+			q.PutNowait(1)
+			loop.GoNamed(l, "subject", func(co *loop.Coro) error {
+				line = nextLine()
+				return q.Join(co)
+			})
+			return 0
+		}},
 		{"sleep", loop.WaitSleep, loop.TaskWaiting, func(l *loop.Loop) int {
 			loop.GoNamed(l, "subject", func(co *loop.Coro) error {
 				line = nextLine()

@@ -479,7 +479,7 @@ func (co *Coro) suspend() bool {
 		t.state = taskRunning
 		return true
 	}
-	if !co.park() {
+	if !co.yield(struct{}{}) || t.l.insp != nil && !co.probed() {
 		t.state = taskStopping
 		return false
 	}
