@@ -3,7 +3,8 @@ package loop
 // Per-task counters and runtime/trace regions.
 //
 // Both are off by default, and then cost one predictable branch per step
-// (l.obs, a byte of the loop's). They are kept on the side that drives a
+// (l.obs, a byte of the loop's); WithTrace costs a check per iteration
+// while no trace is recorded. They are kept on the side that drives a
 // task's step (run, lend), not in the task body:
 //
 //   - A step is the time between run's resumption of the body and the
@@ -42,8 +43,8 @@ func WithTaskCounters(on bool) Option {
 // task is a trace task named "aio.task" (logged with its name), each of its
 // steps a region "aio.step" in it, and each callback a region
 // "aio.callback", so that "go tool trace" shows the loop's work. While no
-// trace is recorded it costs a check per callback; off, the default, one
-// branch per step.
+// trace is recorded it costs a check per iteration; off, the default,
+// nothing more.
 func WithTrace(on bool) Option {
 	return optionFunc(func(c *config) { c.trace = on })
 }
@@ -94,16 +95,29 @@ func (t *task) ensureObs() *taskObs {
 	return x.obs
 }
 
-// observeFlags returns l.obs's bits for the configuration.
+// observeFlags returns l.obs's bits for the configuration. obsTrace is
+// set only while a trace is recorded (observeIteration).
 func (c *config) observeFlags() uint8 {
-	var b uint8
 	if c.counters {
-		b |= obsCounters
+		return obsCounters
 	}
-	if c.trace {
-		b |= obsTrace
+	return 0
+}
+
+// observeIteration is begin's call with WithTaskCounters or WithTrace: it
+// notes when the iteration begins, and whether a trace is being recorded,
+// so that steps and callbacks cost nothing more while none is.
+func (l *Loop) observeIteration() {
+	if l.obs&obsCounters != 0 {
+		l.iterStart = l.nanotime()
 	}
-	return b
+	if l.cfg.trace {
+		if trace.IsEnabled() {
+			l.obs |= obsTrace
+		} else {
+			l.obs &^= obsTrace
+		}
+	}
 }
 
 // countReady counts the time t spent between its last suspension and now,
@@ -134,7 +148,7 @@ func (l *Loop) beforeStep(t *task) {
 		l.countReady(t, o, now)
 		o.resumed = now
 	}
-	if l.obs&obsTrace != 0 && trace.IsEnabled() {
+	if l.obs&obsTrace != 0 {
 		if o.ctx == nil {
 			o.ctx, o.ttask = trace.NewTask(context.Background(), "aio.task")
 			trace.Log(o.ctx, "name", t.Name())
@@ -205,10 +219,10 @@ func (l *Loop) borrowedStep(t *task) {
 	}
 }
 
-// runObserved runs one callback in debug mode or with WithTrace: in a
-// trace region while a trace is recorded.
+// runObserved runs one callback in debug mode or while WithTrace records:
+// in a trace region then.
 func (l *Loop) runObserved(fn func(), afn func(any), arg any) {
-	if l.cfg.trace && trace.IsEnabled() && (fn != nil || afn != nil) {
+	if l.obs&obsTrace != 0 && (fn != nil || afn != nil) {
 		defer trace.StartRegion(context.Background(), "aio.callback").End()
 	}
 	switch {

@@ -44,8 +44,8 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			}
 		}()
 	}
-	observed := l.cfg.debug || l.cfg.trace
 	for {
+		observed := l.cfg.debug || l.obs&obsTrace != 0
 		// The rest of the current iteration's snapshot: this is the only
 		// place where callbacks are called. On a lent goroutine it stops
 		// early when the borrower's own wake-up has run (lend.go, rule 3).
@@ -88,8 +88,8 @@ func (l *Loop) begin(lent bool) bool {
 		return false
 	}
 	l.stats.Iterations++
-	if l.obs&obsCounters != 0 {
-		l.iterStart = l.nanotime()
+	if l.observing {
+		l.observeIteration()
 	}
 	l.left = n
 	return true

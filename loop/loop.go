@@ -65,6 +65,7 @@ type Loop struct {
 
 	// Introspection (snapshot.go, counters.go).
 	obs       uint8        // obs bits: what a step does besides resuming the body
+	observing bool         // WithTaskCounters or WithTrace
 	iterStart int64        // with counters: when the current iteration began (nanotime)
 	insp      *inspection  // the snapshot under way, if any
 	req       *snapRequest // a task body's request for a snapshot, if any
@@ -114,7 +115,7 @@ func New(opts ...Option) *Loop {
 		o.apply(&l.cfg)
 	}
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
-	l.obs = l.cfg.observeFlags()
+	l.obs, l.observing = l.cfg.observeFlags(), l.cfg.counters || l.cfg.trace
 	if l.cfg.debug {
 		l.gate.Store(gateDebug)
 	}
