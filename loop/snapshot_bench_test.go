@@ -1,6 +1,7 @@
 package loop_test
 
 import (
+	"log/slog"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // in four places of the code, a quarter of them on tasks.
 func BenchmarkSnapshot100k(b *testing.B) {
 	const n = 100_000
-	l := loop.New()
+	l := loop.New(loop.WithLogger(slog.New(slog.DiscardHandler))) // Close discards the sleeps' timers
 	var ev loop.Event
 	var lk loop.Lock
 	lk.TryAcquire()
