@@ -434,3 +434,43 @@ func TestSnapshotThreadsafe(t *testing.T) {
 		assert.ErrorIs(t, inLoop, future.ErrWouldDeadlock)
 	})
 }
+
+// A task body that the task running the loop while it waits (lend.go) has
+// resumed takes its snapshot through that task's goroutine, where the
+// waiting task's frames are; with counters as well.
+func TestSnapshotInTaskResumedByBorrower(t *testing.T) {
+	for _, opts := range [][]loop.Option{nil, {loop.WithTaskCounters(true)}} {
+		synctest.Test(t, func(t *testing.T) {
+			l := loop.New(opts...)
+			var s, again *loop.Snapshot
+			var lineWait, lineTake int
+			f := future.New[int](l)
+			main := loop.GoNamed(l, "main", func(co *loop.Coro) error {
+				loop.GoNamed(l, "taker", func(co *loop.Coro) error {
+					lineTake = nextLine()
+					s = l.Snapshot()
+					again = l.Snapshot()
+					f.SetResult(1)
+					return nil
+				})
+				lineWait = nextLine()
+				_, err := loop.Await(co, f)
+				return err
+			})
+			_, err := loop.RunUntilComplete(l, main.Future)
+			require.NoError(t, err)
+			require.NoError(t, l.Close())
+
+			for _, s := range []*loop.Snapshot{s, again} {
+				require.NotNil(t, s)
+				m := taskNamed(t, s, "main")
+				assert.Equal(t, loop.TaskWaiting, m.State)
+				assertAt(t, m, lineWait)
+				taker := taskNamed(t, s, "taker")
+				assert.Equal(t, loop.TaskRunning, taker.State)
+				assert.Equal(t, "loop/snapshot_test.go", taker.Where.String()[:len("loop/snapshot_test.go")])
+			}
+			assertAt(t, taskNamed(t, s, "taker"), lineTake)
+		})
+	}
+}
