@@ -17,7 +17,8 @@
 // Each request takes a loop.Snapshot through Loop.SnapshotThreadsafe: a loop
 // that is idle wakes up for it; a loop whose goroutine is blocked in a
 // callback cannot answer, and the request fails with 503 Service
-// Unavailable after its timeout (Options.Timeout) rather than hang.
+// Unavailable after its timeout (DefaultTimeout, or HandlerTimeout's) rather
+// than hang.
 package loophttp
 
 import (
