@@ -13,6 +13,7 @@ type plumbing interface {
 	setOnCancel(fn func(cause error) bool)
 	cancelNow(cause error) bool
 	setNamer(n namer)
+	namer() any
 	onDone(fn func())
 	onDoneCallback(fn any)
 	setOwned(owned bool)
@@ -26,6 +27,7 @@ func init() {
 	h.OnCancel = func(f any, fn func(cause error) bool) { plumb(f).setOnCancel(fn) }
 	h.CancelNow = func(f any, cause error) bool { return plumb(f).cancelNow(cause) }
 	h.SetNamer = func(f any, n interface{ Name() string }) { plumb(f).setNamer(n) }
+	h.Namer = func(f any) any { return plumb(f).namer() }
 	h.OnDone = func(f any, fn func()) { plumb(f).onDone(fn) }
 	h.OnDoneCallback = func(f any, fn any) { plumb(f).onDoneCallback(fn) }
 	h.Own = func(f any) { plumb(f).setOwned(true) }
@@ -57,6 +59,14 @@ func (f *Future[T]) setOnCancel(fn func(cause error) bool) { f.ext().onCancel = 
 // task's future is named after the task without formatting the name when
 // the task is spawned.
 func (f *Future[T]) setNamer(n namer) { f.ext().name = n }
+
+// namer returns what f takes its name from, or nil.
+func (f *Future[T]) namer() any {
+	if f.x == nil || f.x.name == nil {
+		return nil
+	}
+	return f.x.name
+}
 
 // onDone is AddDoneFunc without a way to remove fn; it allocates nothing.
 func (f *Future[T]) onDone(fn func()) { f.addCallback(funcs[T]{fn0: fn}) }

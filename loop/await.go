@@ -74,7 +74,10 @@ func Sleep(co *Coro, d time.Duration) error {
 	if d > 0 {
 		f := future.New[struct{}](t.l)
 		h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
+		x := t.ext()
+		x.until = h.When()
 		_, err := Await(co, f)
+		x.until = time.Time{}
 		h.Cancel()
 		if err == errStopped {
 			err = errSleepStopped

@@ -105,7 +105,7 @@ func (c *Condition) wait(co *Coro, op string) error {
 		return err
 	}
 	lk.release(op)
-	_, err := c.waiters.wait(co)
+	_, err := c.waiters.wait(co, c)
 
 	// Take the lock again, whatever happens.
 	for {

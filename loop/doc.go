@@ -19,7 +19,8 @@
 //   - [New], then [Loop.RunForever] or [RunUntilComplete], [Loop.Stop],
 //     [Loop.Close], and [Loop.Shutdown] for a graceful end. Options:
 //     [WithExceptionHandler], [WithLogger], [WithDebug],
-//     [WithSlowCallback], [WithPanicMode], [WithWorkers].
+//     [WithSlowCallback], [WithPanicMode], [WithWorkers], [WithTaskCounters],
+//     [WithTrace].
 //
 // Callbacks:
 //   - [Loop.CallSoon], [Loop.CallLater], [Loop.CallAt] on the loop
@@ -54,7 +55,10 @@
 //
 // Errors and introspection: the sentinels ([ErrClosed], [ErrRunning],
 // [ErrWrongGoroutine], [ErrOtherLoop], ...), [PanicError],
-// [ExceptionContext], [Loop.CallExceptionHandler], [Loop.Stats].
+// [ExceptionContext], [Loop.CallExceptionHandler], [Loop.Stats];
+// [Loop.Snapshot] and [Loop.SnapshotThreadsafe] for where each task waits
+// and on what (asyncio's "ps" and "pstree"), served over HTTP by package
+// loophttp.
 //
 // # Concurrency
 //

@@ -41,7 +41,7 @@ func (e *Event) Wait(co *Coro) error {
 	if err := bindLoop(&e.l, co, "Event"); err != nil {
 		return err
 	}
-	_, err := e.waiters.wait(co)
+	_, err := e.waiters.wait(co, e)
 	return err
 }
 

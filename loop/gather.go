@@ -87,6 +87,7 @@ func newGather[T, R any, F future.Of[T]](l *Loop, op string, children []F, settl
 	g := &gather[T, R]{fs: fs, left: len(fs), settle: settle, result: result}
 	g.out = future.New[[]R](l)
 	hooks.Future.OnCancel(g.out, g.cancel)
+	hooks.Future.SetNamer(g.out, g) // for Snapshot: the children a task awaits through out
 	if g.left == 0 {
 		g.finish()
 		return g.out

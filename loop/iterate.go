@@ -44,8 +44,8 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			}
 		}()
 	}
-	debug := l.cfg.debug
 	for {
+		observed := l.cfg.debug || l.obs&obsTrace != 0
 		// The rest of the current iteration's snapshot: this is the only
 		// place where callbacks are called. On a lent goroutine it stops
 		// early when the borrower's own wake-up has run (lend.go, rule 3).
@@ -53,8 +53,8 @@ func (l *Loop) driveRecovering(lent bool, done func() bool) (finished bool) {
 			l.left--
 			fn, afn, arg := l.ready.Pop()
 			switch {
-			case debug:
-				l.runTimed(fn, afn, arg)
+			case observed:
+				l.runObserved(fn, afn, arg)
 			case fn != nil:
 				l.stats.CallbacksRun++
 				fn()
@@ -88,6 +88,9 @@ func (l *Loop) begin(lent bool) bool {
 		return false
 	}
 	l.stats.Iterations++
+	if l.observing {
+		l.observeIteration()
+	}
 	l.left = n
 	return true
 }

@@ -44,11 +44,18 @@ func (l *Loop) lend(t *task) bool {
 		// OnLoop is true in the callbacks the task runs.
 		l.cur.Store(id)
 	}
+	var start int64
+	if l.obs != 0 {
+		start = l.lentStart(t)
+	}
 	l.borrower = t
 	l.curTask = nil
 	l.drive(true, l.mustGiveBack)
 	l.borrower = nil
 	l.curTask = t
+	if l.obs != 0 {
+		l.lentEnd(t, start)
+	}
 	if l.resumed {
 		l.resumed = false
 		return true

@@ -48,7 +48,7 @@ func (lk *Lock) Acquire(co *Coro) error {
 	if err := bindLoop(&lk.l, co, "Lock"); err != nil {
 		return err
 	}
-	if _, err := lk.waiters.wait(co); err != nil {
+	if _, err := lk.waiters.wait(co, lk); err != nil {
 		// With the lock free, Release either woke us (a wake-up we do
 		// not use) or skipped our cancelled waiter: either way the next
 		// waiter must run.

@@ -64,6 +64,13 @@ type Loop struct {
 	handed   handedCall   // a call a task body hands to its stepper (task.go)
 	exec     *executor
 
+	// Introspection (snapshot.go, counters.go).
+	obs       uint8        // obs bits: what a step does besides resuming the body
+	observing bool         // WithTaskCounters or WithTrace
+	iterStart int64        // with counters: when the current iteration began (nanotime)
+	insp      *inspection  // the snapshot under way, if any
+	req       *snapRequest // a task body's request for a snapshot, if any
+
 	resources map[hooks.Resource]struct{} // I/O objects the loop owns (resources.go)
 	unjoined  []hooks.Resource            // closed, their goroutines not yet joined
 	daemons   int                         // of resources, those a Shutdown does not wait for
@@ -109,6 +116,7 @@ func New(opts ...Option) *Loop {
 		o.apply(&l.cfg)
 	}
 	l.lends = !l.cfg.debug && l.cfg.panicMode != PanicCrash
+	l.obs, l.observing = l.cfg.observeFlags(), l.cfg.counters || l.cfg.trace
 	if l.cfg.debug {
 		l.gate.Store(gateDebug)
 	}

@@ -32,6 +32,8 @@ type config struct {
 	slow      time.Duration
 	panicMode PanicMode
 	workers   int
+	counters  bool // WithTaskCounters
+	trace     bool // WithTrace
 }
 
 func defaultConfig() config {

@@ -220,7 +220,16 @@ func (q *Queue[T]) Join(co *Coro) error {
 	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
-	return q.finished.Wait(co)
+	// Event.Wait, noting that the task waits on the queue.
+	e := &q.finished
+	if e.set {
+		return nil
+	}
+	if err := bindLoop(&e.l, co, "Event"); err != nil {
+		return err
+	}
+	_, err := e.waiters.wait(co, q)
+	return err
 }
 
 // Shutdown is asyncio's Queue.shutdown (Python 3.13): it shuts the queue
@@ -296,7 +305,7 @@ func (q *Queue[T]) park(co *Coro, ws *waitQueue, ready func() bool) error {
 	if err := bindLoop(&q.l, co, "Queue"); err != nil {
 		return err
 	}
-	woken, err := ws.wait(co)
+	woken, err := ws.wait(co, q)
 	if err != nil && woken && ready() {
 		ws.wake(1)
 	}

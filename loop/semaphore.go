@@ -59,7 +59,7 @@ func (s *Semaphore) Acquire(co *Coro) error {
 	if err := bindLoop(&s.l, co, "Semaphore"); err != nil {
 		return err
 	}
-	woken, err := s.waiters.wait(co)
+	woken, err := s.waiters.wait(co, s)
 	if err != nil && woken {
 		// Release reserved a unit for us, but we are not taking it: give
 		// it back.

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/aio-go/aio/future"
 	"github.com/aio-go/aio/internal/hooks"
@@ -109,6 +110,12 @@ type taskRare struct {
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
 	goid      uint64 // the task's goroutine: in debug mode, or once it runs the loop
+
+	// What the task waits on, for a Snapshot: the primitive or group
+	// (waiters.go, taskgroup.go), or a Sleep's deadline.
+	on    waitable
+	until time.Time
+	obs   *taskObs // WithTaskCounters, WithTrace (counters.go)
 }
 
 func (t *task) ext() *taskRare {
@@ -379,6 +386,9 @@ func (t *task) run() {
 		// The task runs the loop while it waits (lend.go): it resumes on
 		// its own goroutine, without a switch.
 		l.resumed = true
+		if l.obs != 0 {
+			l.borrowedStep(t)
+		}
 		return
 	}
 	switch t.state {
@@ -404,10 +414,16 @@ func (t *task) run() {
 	if l.cfg.debug && t.rare != nil && t.rare.goid != 0 {
 		l.cur.Store(t.rare.goid)
 	}
+	if l.obs != 0 {
+		l.beforeStep(t)
+	}
 	_, parked := t.next()
 	for l.handed.fn != nil {
 		l.runHanded()
 		_, parked = t.next()
+	}
+	if l.obs != 0 {
+		parked = l.afterStep(t, parked)
 	}
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
@@ -467,7 +483,7 @@ func (co *Coro) suspend() bool {
 		t.state = taskRunning
 		return true
 	}
-	if !co.yield(struct{}{}) {
+	if !co.yield(struct{}{}) || t.l.insp != nil && !co.probed() {
 		t.state = taskStopping
 		return false
 	}

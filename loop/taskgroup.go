@@ -194,7 +194,10 @@ func (g *TaskGroup) exit(co *Coro, err error) error {
 	}
 	for g.live > 0 {
 		g.waiter = future.New[struct{}](g.l)
+		x := co.t.ext()
+		x.on = g
 		_, werr := Await(co, g.waiter)
+		x.on = nil
 		g.waiter = nil
 		switch {
 		case werr == nil:

@@ -35,11 +35,15 @@ func (w *waitQueue) len() int { return len(w.q) - w.head }
 // wait parks co on a new waiter at the back of w until the waiter is woken
 // or the wait fails, then takes the waiter out of w. It returns Await's
 // error, and whether the waiter was woken: after an error, that is a
-// wake-up the caller did not use. The primitive must be bound to co's loop.
-func (w *waitQueue) wait(co *Coro) (woken bool, err error) {
+// wake-up the caller did not use. The primitive, on, must be bound to co's
+// loop; a Snapshot taken meanwhile reports that the task waits on it.
+func (w *waitQueue) wait(co *Coro, on waitable) (woken bool, err error) {
 	f := future.New[struct{}](co.Loop())
 	w.push(f)
+	x := co.t.ext()
+	x.on = on
 	_, err = Await(co, f)
+	x.on = nil
 	w.remove(f)
 	return f.Done() && !f.Cancelled(), err
 }

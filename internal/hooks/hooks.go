@@ -22,6 +22,10 @@ var Future struct {
 	CancelNow func(f any, cause error) bool
 	// SetNamer makes f take its name from n, when a log or report needs it.
 	SetNamer func(f any, n interface{ Name() string })
+	// Namer returns what f takes its name from (SetNamer, or SetName's
+	// fixed name), or nil. A loop's snapshot finds a task, or a gather,
+	// from the future a task awaits with it.
+	Namer func(f any) any
 	// OnDone schedules fn when f completes, with no way to remove it; it
 	// allocates nothing. A waiting task wakes up through it.
 	OnDone func(f any, fn func())
