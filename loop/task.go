@@ -418,12 +418,8 @@ func (t *task) run() {
 		l.beforeStep(t)
 	}
 	_, parked := t.next()
-	for l.handed.fn != nil {
-		l.runHanded()
-		_, parked = t.next()
-	}
-	if l.obs != 0 {
-		parked = l.afterStep(t, parked)
+	if l.handed.fn != nil || l.obs != 0 {
+		parked = l.afterNext(t, parked)
 	}
 	if l.cfg.debug {
 		l.cur.Store(l.goid.Load())
@@ -524,6 +520,20 @@ func (l *Loop) onStepper(fn func(arg any), arg any) {
 		l.handed.panicked = nil
 		panic(p)
 	}
+}
+
+// afterNext is what a step does when the body yields with a call handed
+// over (onStepper), or with observers on: it runs the handed calls,
+// resuming the body after each, and then the observers' end of the step.
+func (l *Loop) afterNext(t *task, parked bool) bool {
+	for l.handed.fn != nil {
+		l.runHanded()
+		_, parked = t.next()
+	}
+	if l.obs != 0 {
+		parked = l.afterStep(t, parked)
+	}
+	return parked
 }
 
 // runHanded runs the call a task body handed over (onStepper), keeping its
