@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/aio-go/aio/loop"
 )
@@ -55,9 +56,10 @@ func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
 		{"WithPortable", []Option{WithPortable()}, conns, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
-			var readers, pollers, after int
+			var readers, pollers int
 			_, err = loop.Run(context.Background(), func(co *loop.Coro) (struct{}, error) {
 				srv := Serve(co.Loop(), ln, func() Protocol { return &echoProto{} }, tc.opts...)
 				cs, err := loop.ToThread(co, func(context.Context) ([]net.Conn, error) {
@@ -78,10 +80,11 @@ func TestPolledSocketsHaveNoReaderGoroutine(t *testing.T) {
 				return struct{}{}, nil
 			})
 			require.NoError(t, err)
-			after = goroutinesIn("stream.(*poller).wait(")
 			assert.Equal(t, tc.readers, readers, "reader goroutines")
 			assert.Equal(t, tc.pollers, pollers, "pollers for the loop")
-			assert.Zero(t, after, "the poller returns with the loop")
+			// Close has joined the poller; goleak waits for its goroutine
+			// to finish returning.
+			assert.NoError(t, goleak.Find(before), "the poller returns with the loop")
 		})
 	}
 }
@@ -191,6 +194,7 @@ func TestPolledDataThenEOF(t *testing.T) {
 // gone) fails as a write error would: ConnectionLost gets it, and the
 // socket, the poller and its goroutine go as usual.
 func TestPolledWriteFailsWithoutWritableReports(t *testing.T) {
+	before := goleak.IgnoreCurrent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
@@ -230,7 +234,7 @@ func TestPolledWriteFailsWithoutWritableReports(t *testing.T) {
 	require.ErrorAs(t, lost, &op)
 	assert.Equal(t, "write", op.Op)
 	assert.ErrorIs(t, lost, syscall.ENOENT)
-	assert.Zero(t, goroutinesIn("stream.(*poller).wait("), "the poller returns with its last socket")
+	assert.NoError(t, goleak.Find(before), "the poller returns with its last socket")
 }
 
 // lostRecorder is a Protocol that keeps ConnectionLost's error.
