@@ -166,7 +166,7 @@ func (l *Loop) CallSoonThreadsafe(fn func()) (timer.Handle, error) {
 // loop is closed, Shutdown included, and it never counts as the program's
 // work in Close's report.
 func (l *Loop) callSoonInternal(fn func()) bool {
-	_, ok := l.pushRemote(nil, runInternal, &internalCall{l, fn}, true, true)
+	_, ok := l.pushRemote(nil, runInternal, &internalCall{fn}, true, true)
 	return ok
 }
 
@@ -175,49 +175,62 @@ func (l *Loop) callSoonInternal(fn func()) bool {
 // loop in a testing/synctest bubble belongs to the bubble). The callback
 // runs at the loop's next iteration.
 func (l *Loop) callSoonQuietly(fn func()) bool {
-	_, ok := l.pushRemote(nil, runInternal, &internalCall{l, fn}, true, false)
+	_, ok := l.pushRemote(nil, runInternal, &internalCall{fn}, true, false)
 	return ok
 }
 
-// internalCall is a callback of the loop's own, counted in l.internal
-// while it waits.
-type internalCall struct {
-	l  *Loop
-	fn func()
-}
+// internalCall is a callback of the loop's own: Close does not count it
+// among the program's callbacks it discards.
+type internalCall struct{ fn func() }
 
-func runInternal(a any) {
-	c := a.(*internalCall)
-	c.l.internal.Add(-1)
-	c.fn()
+func runInternal(a any) { a.(*internalCall).fn() }
+
+// loopsOwn reports whether a callback popped from a queue with argument
+// arg is the loop's own.
+func loopsOwn(arg any) bool {
+	_, ok := arg.(*internalCall)
+	return ok
 }
 
 // pushRemote queues afn(arg) if afn is not nil, else fn, and wakes an idle
-// loop if wake is set. The loop's phase says what it accepts (lifecycle.go):
-// the program's calls while it is open, the loop's own until it is closed.
+// loop if wake is set. While the loop is open every call is accepted,
+// without a lock; after that the phase says what is accepted (lifecycle.go):
+// only the loop's own calls, until it is closed.
 func (l *Loop) pushRemote(fn func(), afn func(any), arg any, internal, wake bool) (timer.Handle, bool) {
-	l.remoteMu.Lock()
-	if p := l.phase(); p == closed || p != open && !internal {
-		l.remoteMu.Unlock()
-		return timer.Handle{}, false
-	}
 	var h sched.Handle
+	var ok bool
 	if afn != nil {
-		h = l.remote.PushArg(afn, arg)
+		h, ok = l.remote.PushArg(afn, arg)
 	} else {
-		h = l.remote.Push(fn)
+		h, ok = l.remote.Push(fn)
 	}
-	if internal {
-		l.internal.Add(1)
+	if !ok {
+		if h, ok = l.pushLate(fn, afn, arg, internal); !ok {
+			return timer.Handle{}, false
+		}
 	}
-	if l.remote.Len() == 1 {
+	if !l.hasRemote.Load() {
 		l.hasRemote.Store(true)
 	}
-	l.remoteMu.Unlock()
 	if wake && l.isIdle() {
 		l.wakeUp()
 	}
 	return timer.Handle(h), true
+}
+
+// pushLate is pushRemote once the loop has left open, and advance has
+// refused the remote queue: it holds remoteMu, which advance holds, so the
+// phase it checks is the phase the call is accepted in.
+func (l *Loop) pushLate(fn func(), afn func(any), arg any, internal bool) (sched.Handle, bool) {
+	l.remoteMu.Lock()
+	defer l.remoteMu.Unlock()
+	if p := l.phase(); p == closed || p != open && !internal {
+		return sched.Handle{}, false
+	}
+	if afn != nil {
+		return l.late.PushArg(afn, arg), true
+	}
+	return l.late.Push(fn), true
 }
 
 // wakeUp makes an idle loop return from its wait.
@@ -229,11 +242,18 @@ func (l *Loop) wakeUp() {
 }
 
 // drainRemote moves the callbacks handed in by other goroutines to the end
-// of the ready queue.
+// of the ready queue, in the order they were handed in. The late queue only
+// fills once advance has refused the remote queue, and both are taken under
+// remoteMu then, so that no late callback overtakes one accepted before.
 func (l *Loop) drainRemote() {
-	l.remoteMu.Lock()
-	l.ready.Splice(&l.remote)
-	l.ready.ShareFree(&l.remote)
 	l.hasRemote.Store(false)
+	if l.phase() == open {
+		l.ready.Take(&l.remote)
+		return
+	}
+	l.remoteMu.Lock()
+	l.ready.Take(&l.remote)
+	l.ready.Splice(&l.late)
+	l.ready.ShareFree(&l.late)
 	l.remoteMu.Unlock()
 }

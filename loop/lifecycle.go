@@ -63,6 +63,7 @@ func (l *Loop) advance(p phase) bool {
 		return false
 	}
 	l.ph.Store(uint32(p))
+	l.remote.Refuse()
 	if p == closed {
 		l.gate.Or(gateClosed)
 	}
@@ -258,7 +259,12 @@ func (l *Loop) closeNow(join bool) {
 	if l.hasRemote.Load() {
 		l.drainRemote()
 	}
-	callbacks := l.ready.Clear() - int(l.internal.Swap(0))
+	callbacks := 0
+	for l.ready.Len() > 0 {
+		if fn, afn, arg := l.ready.Pop(); fn != nil || afn != nil && !loopsOwn(arg) {
+			callbacks++
+		}
+	}
 	timers := l.timers.Clear()
 	if l.sleep != nil {
 		l.sleep.Stop()

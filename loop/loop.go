@@ -29,15 +29,19 @@ type Loop struct {
 	epoch  time.Time
 
 	// Shared with other goroutines (rule 3 of the package doc): the
-	// lifecycle, the callbacks they hand in, and the idle wait.
+	// lifecycle, the callbacks they hand in, and the idle wait. What every
+	// CallSoonThreadsafe reads sits on cache lines of its own, away from
+	// the ready queue the loop writes for every callback.
+	_         [64]byte
+	remote    sched.Remote  // the callbacks handed in while the loop is open
+	hasRemote atomic.Bool   // remote or late may hold callbacks
+	gate      atomic.Uint32 // gate bits: what makes loop-only methods check their caller
+	_         [64]byte
 	ph        atomic.Uint32 // a phase (lifecycle.go); changed under remoteMu
 	running   atomic.Bool   // a goroutine is in RunForever
 	stopping  atomic.Bool   // Stop was called: end the run after this iteration
 	remoteMu  sync.Mutex
-	remote    sched.Queue
-	hasRemote atomic.Bool
-	internal  atomic.Int64  // callbacks of the loop's own in remote or ready, not the user's
-	gate      atomic.Uint32 // gate bits: what makes loop-only methods check their caller
+	late      sched.Queue // the loop's own callbacks handed in once it has left open; under remoteMu
 	wake      chan struct{}
 	sleep     *time.Timer
 	done      chan struct{} // closed when the loop is closed
@@ -123,7 +127,7 @@ func New(opts ...Option) *Loop {
 	l.epoch = time.Now()
 	l.timers.Epoch = l.epoch
 	l.watchLeak()
-	l.ready.Owner, l.remote.Owner, l.timers.Owner = l, l, l
+	l.ready.Owner, l.remote.Owner, l.late.Owner, l.timers.Owner = l, l, l, l
 	return l
 }
 

@@ -10,7 +10,8 @@ import (
 const (
 	pending uint8 = iota
 	cancelled
-	done // run, or taken by the loop to run
+	done       // run, or taken by the loop to run
+	pendingArg // a Queue's callback with an argument, or a due timer: pending
 )
 
 // A Slot is a timer: a callback with a deadline, kept by a Heap until it is
@@ -76,7 +77,7 @@ func (h Handle) Cancel() bool {
 		h.check("Handle.Cancel")
 	}
 	if c := h.c; c != nil {
-		if c.gen != h.gen || c.states[h.i] != pending {
+		if st := c.states[h.i]; c.gen != h.gen || st != pending && st != pendingArg {
 			return false
 		}
 		c.states[h.i] = cancelled
@@ -135,7 +136,10 @@ func (h Handle) state() uint8 {
 			// a cancelled callback are never reused.
 			return done
 		}
-		return h.c.states[h.i]
+		if st := h.c.states[h.i]; st != pendingArg {
+			return st
+		}
+		return pending
 	case h.s != nil:
 		return h.s.state
 	}

@@ -1,5 +1,7 @@
 package sched
 
+import "sync/atomic"
+
 // chunkSize is the number of callbacks in one chunk of a Queue.
 const chunkSize = 256
 
@@ -13,8 +15,8 @@ const maxFreeChunks = 16
 type chunk struct {
 	fns    [chunkSize]func()
 	states [chunkSize]uint8
-	args   *[chunkSize]argCall
-	n      uint32 // callbacks written
+	args   atomic.Pointer[[chunkSize]argCall]
+	n      uint32 // callbacks written (for a Remote's chunk: slots reserved, once it stops taking them)
 	lo     uint32 // first callback not yet popped when the chunk was spliced in
 	gen    uint32 // incremented on reuse, so old Handles cancel nothing
 	next   *chunk
@@ -23,7 +25,17 @@ type chunk struct {
 	// is then never reused, so that the cancelled callback's Handle keeps
 	// reporting Cancelled for as long as anyone holds it.
 	tainted bool
+
+	// A Remote's chunk: the slots reserved by the goroutines that hand
+	// callbacks in (remote.go). It is at least chunkSize whenever the
+	// chunk is not the Remote's current one.
+	taken atomic.Uint32
 }
+
+// spent is the func a cancelled callback's slot holds: not nil, so that a
+// Remote's consumer sees the slot as written (remote.go), and holding
+// nothing.
+var spent = func() {}
 
 // argCall is fn(arg), or a due timer when fn is nil (arg is its *Slot).
 type argCall struct {
@@ -32,10 +44,23 @@ type argCall struct {
 }
 
 func (c *chunk) clear(i uint32) {
-	c.fns[i] = nil
-	if c.args != nil {
-		c.args[i] = argCall{}
+	c.fns[i] = spent
+	if a := c.args.Load(); a != nil {
+		a[i] = argCall{}
 	}
+}
+
+// argsFor returns the chunk's args array, allocating it on first use. A
+// Remote's producers may race to allocate it: one array wins.
+func (c *chunk) argsFor() *[chunkSize]argCall {
+	a := c.args.Load()
+	if a == nil {
+		a = new([chunkSize]argCall)
+		if !c.args.CompareAndSwap(nil, a) {
+			a = c.args.Load()
+		}
+	}
+	return a
 }
 
 // Queue is the FIFO of callbacks ready to run: asyncio's _ready deque. Its
@@ -90,13 +115,10 @@ func (q *Queue) pushArg(a argCall) Handle {
 	if c == nil || c.n == chunkSize {
 		c = q.grow()
 	}
-	if c.args == nil {
-		c.args = new([chunkSize]argCall)
-	}
 	i := c.n
 	c.n++
 	q.n++
-	c.args[i], c.states[i] = a, pending
+	c.argsFor()[i], c.states[i] = a, pendingArg
 	return Handle{c: c, i: i, gen: c.gen}
 }
 
@@ -111,17 +133,19 @@ func (q *Queue) Pop() (fn func(), afn func(any), arg any) {
 	q.hi++
 	q.n--
 	// Cancel has already cleared a cancelled callback.
-	if c.states[i] == pending {
+	switch c.states[i] {
+	case pending:
 		c.states[i] = done
-		if fn = c.fns[i]; fn != nil {
-			c.fns[i] = nil
-		} else {
-			a := &c.args[i]
-			afn, arg = a.fn, a.arg
-			*a = argCall{}
-			if afn == nil {
-				fn, arg = arg.(*Slot).take()
-			}
+		fn = c.fns[i]
+		c.fns[i] = nil
+	case pendingArg:
+		c.states[i] = done
+		c.fns[i] = nil // argMarker, if a Remote's producer wrote the slot
+		a := &c.args.Load()[i]
+		afn, arg = a.fn, a.arg
+		*a = argCall{}
+		if afn == nil {
+			fn, arg = arg.(*Slot).take()
 		}
 	}
 	// A consumed chunk is recycled once it is full or another follows it;
@@ -209,6 +233,7 @@ func (q *Queue) recycle(c *chunk) {
 		return
 	}
 	c.n, c.lo = 0, 0
+	c.states = [chunkSize]uint8{} // pending, for Remote.Push
 	c.gen++
 	c.next = q.free
 	q.free = c
