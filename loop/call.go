@@ -3,6 +3,7 @@ package loop
 import (
 	"time"
 
+	"github.com/aio-go/aio/internal/hooks"
 	"github.com/aio-go/aio/internal/sched"
 	"github.com/aio-go/aio/timer"
 )
@@ -188,8 +189,11 @@ func runInternal(a any) { a.(*internalCall).fn() }
 // loopsOwn reports whether a callback popped from a queue with argument
 // arg is the loop's own.
 func loopsOwn(arg any) bool {
-	_, ok := arg.(*internalCall)
-	return ok
+	switch arg.(type) {
+	case *internalCall, hooks.Posted:
+		return true
+	}
+	return false
 }
 
 // pushRemote queues afn(arg) if afn is not nil, else fn, and wakes an idle

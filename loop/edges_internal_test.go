@@ -29,8 +29,7 @@ func TestCloseDoesNotCountInternalCallbacks(t *testing.T) {
 
 // fakeResource records what the loop's lifecycle does to it.
 type fakeResource struct {
-	calls   []string
-	untrack func()
+	calls []string
 }
 
 func (r *fakeResource) StopAccepting() { r.calls = append(r.calls, "stop accepting") }
@@ -44,15 +43,15 @@ func TestResourcesFollowTheLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := New()
 		r := &fakeResource{}
-		r.untrack = l.track(r)
-		l.CallLater(time.Second, func() { r.untrack() }) // the last connection ends
+		l.track(r)
+		l.CallLater(time.Second, func() { l.untrack(r) }) // the last connection ends
 		require.NoError(t, l.Shutdown(context.Background()))
 		assert.Equal(t, []string{"stop accepting"}, r.calls, "Shutdown waits for the resource to finish")
 		assert.Equal(t, time.Second, l.Now().Sub(l.epoch).Round(time.Second))
 
 		l = New()
 		r = &fakeResource{}
-		r.untrack = l.track(r)
+		l.track(r)
 		require.NoError(t, l.Close())
 		assert.Equal(t, []string{"close", "join"}, r.calls)
 		assert.Panics(t, func() { l.track(&fakeResource{}) }, "a closed loop owns nothing new")
@@ -71,11 +70,11 @@ func TestDaemonResourceDoesNotBlockShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := New()
 		d := &daemonResource{}
-		d.untrack = l.track(d)
+		l.track(d)
 		r := &fakeResource{}
-		r.untrack = l.track(r)
+		l.track(r)
 		assert.Equal(t, "1 I/O resource (fake)", l.describeResources())
-		r.untrack()
+		l.untrack(r)
 		assert.Equal(t, 1, l.daemons)
 		assert.Empty(t, l.describeResources())
 		require.NoError(t, l.Shutdown(context.Background()))
@@ -84,9 +83,9 @@ func TestDaemonResourceDoesNotBlockShutdown(t *testing.T) {
 
 		l = New()
 		d = &daemonResource{}
-		d.untrack = l.track(d)
-		d.untrack()
-		d.untrack() // untracking twice counts once
+		l.track(d)
+		l.untrack(d)
+		l.untrack(d) // untracking twice counts once
 		assert.Zero(t, l.daemons)
 		require.NoError(t, l.Close())
 		assert.Empty(t, d.calls)
@@ -108,7 +107,7 @@ func TestWaitingReportNamesTenAndCountsTheRest(t *testing.T) {
 		l := New()
 		for i := range 12 {
 			r := &namedResource{name: fmt.Sprintf("conn%02d", 11-i)}
-			r.untrack = l.track(r)
+			l.track(r)
 		}
 		assert.Equal(t, "12 I/O resources (conn00, conn01, conn02, conn03, conn04, conn05, conn06, conn07, conn08, conn09, and 2 more)",
 			l.describeResources())

@@ -15,9 +15,12 @@ func init() {
 	hooks.Loop.CallSoonInternal = func(s any, fn func()) bool {
 		return s.(*Loop).callSoonInternal(fn)
 	}
-	hooks.Loop.Track = func(s any, r hooks.Resource) func() {
-		return s.(*Loop).track(r)
+	hooks.Loop.Post = func(s any, c hooks.Posted) bool {
+		_, ok := s.(*Loop).pushRemote(nil, runPosted, c, true, true)
+		return ok
 	}
+	hooks.Loop.Track = func(s any, r hooks.Resource) { s.(*Loop).track(r) }
+	hooks.Loop.Untrack = func(s any, r hooks.Resource) { s.(*Loop).untrack(r) }
 	hooks.Loop.OnStepper = func(s any, fn func(arg any), arg any) {
 		s.(*Loop).onStepper(fn, arg)
 	}
@@ -27,6 +30,8 @@ func init() {
 		}
 	}
 }
+
+func runPosted(c any) { c.(hooks.Posted).RunPosted(hooks.Token{}) }
 
 // countDebugging counts l in hooks.Debugging while it runs in debug mode
 // (delta +1 as it starts, -1 as it stops), so that futures ask debug loops

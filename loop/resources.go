@@ -22,11 +22,11 @@ func isDaemon(r hooks.Resource) bool {
 	return ok && d.Daemon()
 }
 
-// track makes l own r until the returned func is called. It panics with
-// an error matching ErrClosed if the loop is closing or closed.
+// track makes l own r until untrack(r) is called. It panics with an error
+// matching ErrClosed if the loop is closing or closed.
 //
 // Must be called on the loop goroutine.
-func (l *Loop) track(r hooks.Resource) (untrack func()) {
+func (l *Loop) track(r hooks.Resource) {
 	l.checkGoroutine("track")
 	if l.IsClosing() {
 		panic(&opError{"track", ErrClosed})
@@ -41,12 +41,16 @@ func (l *Loop) track(r hooks.Resource) (untrack func()) {
 	if l.phase() >= finishing {
 		r.StopAccepting()
 	}
-	return func() {
-		if _, ok := l.resources[r]; ok {
-			delete(l.resources, r)
-			if isDaemon(r) {
-				l.daemons--
-			}
+}
+
+// untrack ends l's ownership of r, if l owns r.
+//
+// Must be called on the loop goroutine.
+func (l *Loop) untrack(r hooks.Resource) {
+	if _, ok := l.resources[r]; ok {
+		delete(l.resources, r)
+		if isDaemon(r) {
+			l.daemons--
 		}
 	}
 }

@@ -77,7 +77,7 @@ func (l *Loop) RemoveSignalHandler(sig os.Signal) bool {
 	if len(s.handlers) == 0 {
 		// The last one: the goroutine ends, and the loop owns nothing for
 		// signals until the next AddSignalHandler.
-		s.untrack()
+		l.untrack(s)
 		s.Close()
 		s.Join()
 		return true
@@ -95,7 +95,6 @@ type signals struct {
 	handlers map[os.Signal]signalHandler
 	w        *signalWatch
 	cleanup  runtime.Cleanup // stops w if the loop is collected unclosed
-	untrack  func()
 }
 
 type signalHandler struct {
@@ -137,7 +136,7 @@ func (l *Loop) startSignals() *signals {
 	}
 	s := &signals{l: l, handlers: make(map[os.Signal]signalHandler), w: w}
 	s.cleanup = runtime.AddCleanup(l, (*signalWatch).stop, w)
-	s.untrack = l.track(s)
+	l.track(s)
 	l.signals = s
 	go w.run()
 	return s

@@ -33,7 +33,8 @@ func TestNoLendingWithResources(t *testing.T) {
 			task := Spawn(l, func(co *Coro) (int, error) {
 				body = goid()
 				if tc.resource != nil {
-					defer l.track(tc.resource)()
+					l.track(tc.resource)
+					defer l.untrack(tc.resource)
 				}
 				l.CallSoon(func() {
 					callback = goid()

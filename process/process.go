@@ -35,11 +35,10 @@ type Process struct {
 	// (WithStderr(Pipe)), and nil otherwise (the default is Inherit).
 	Stderr *stream.Reader
 
-	l       *loop.Loop
-	cmd     *exec.Cmd
-	name    string // "sleep[1234]"
-	untrack func()
-	reaped  chan struct{} // closed when the reaper goroutine returns
+	l      *loop.Loop
+	cmd    *exec.Cmd
+	name   string        // "sleep[1234]"
+	reaped chan struct{} // closed when the reaper goroutine returns
 
 	exit loop.Event // set once the loop has seen the exit
 	done bool
@@ -85,7 +84,7 @@ func Start(l *loop.Loop, name string, args []string, opts ...Option) (*Process, 
 	cmd := exec.Command(name, args...)
 	cmd.Dir, cmd.Env = cfg.dir, cfg.env
 	p := &Process{l: l, cmd: cmd, reaped: make(chan struct{})}
-	p.untrack = hooks.Loop.Track(l, (*resource)(p))
+	hooks.Loop.Track(l, (*resource)(p))
 
 	var ours [3]*os.File // our ends of the pipes, by fd
 	var theirs []*os.File
@@ -138,7 +137,7 @@ func Start(l *loop.Loop, name string, args []string, opts ...Option) (*Process, 
 	closeAll(theirs) // the child has its copies now (or never will)
 	if err != nil {
 		closeAll(ours[:])
-		p.untrack()
+		hooks.Loop.Untrack(p.l, (*resource)(p))
 		return nil, err
 	}
 
@@ -242,7 +241,7 @@ func (p *Process) exited(err error) {
 		p.err = err
 	}
 	p.done, p.code = true, exitCode(p.cmd.ProcessState)
-	p.untrack()
+	hooks.Loop.Untrack(p.l, (*resource)(p))
 	if p.l.IsClosing() {
 		return // the tasks are stopped, and Close closes the pipes
 	}

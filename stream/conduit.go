@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aio-go/aio/internal/hooks"
-	"github.com/aio-go/aio/loop"
 )
 
 // conduit is how a transport's bytes move between its conn and the loop:
@@ -92,22 +91,17 @@ const maxSpare = 256 << 10
 //     transport's buffer is flushed on writable reports.
 type portable struct {
 	t    *Transport
-	l    *loop.Loop
 	conn net.Conn
-	raw  net.Conn        // what abort closes: the conn under TLS, closed without a close_notify
 	rc   syscall.RawConn // conn's, if writes can be tried without blocking (TCP and Unix sockets)
 
 	wg      sync.WaitGroup
 	live    atomic.Int32
-	stop    chan struct{} // closed by close and abort: the reader stops waiting for acks
-	stopped bool          // loop-only: reading was stopped
-	aborted bool          // loop-only: abort ran
+	stopped bool // loop-only: reading was stopped
+	aborted bool // loop-only: abort ran
 
 	// Read side.
-	ack   chan struct{} // cap 1: the reader may read once more
-	bufs  readBuffer    // the reader's
-	chunk []byte        // in flight to the loop: bytes of bufs
-	rerr  error         // why reading ended, in flight to the loop
+	bufs readBuffer // the reader's
+	gr   *goReader  // the reader goroutine's state, if it has one
 
 	// Read side of a polled socket, loop-only (invariant 1).
 	pl                 *poller // nil: a reader goroutine reads
@@ -135,39 +129,55 @@ type portable struct {
 	low      int
 	werr     error // why writing failed, in flight to the loop
 
-	handover // StartTLS's hand-over (handOver)
-
-	// The reports, bound once.
-	onChunk, onReadEnd, onWriteErr, onDrained, onFinished func()
+	ho     *handover                // StartTLS's hand-over (handOver), once it has begun; under mu
+	hoSeen atomic.Pointer[handover] // ho, for the reader goroutine, before its read is cut short
 }
+
+// goReader is the state of a reader goroutine, for a conn the poller does
+// not read.
+type goReader struct {
+	stop  chan struct{} // closed by close and abort: the reader stops waiting for acks
+	ack   chan struct{} // cap 1: the reader may read once more
+	chunk []byte        // in flight to the loop: bytes of bufs
+	rerr  error         // why reading ended, in flight to the loop
+}
+
+// The conduit's reports to the loop (post): each is the conduit itself, as
+// a type whose RunPosted makes the report, so that none needs a closure.
+type (
+	chunkReport    portable
+	readEndReport  portable
+	writeErrReport portable
+	drainedReport  portable
+	finishedReport portable
+	tryReadReport  portable
+)
+
+func (r *chunkReport) RunPosted(hooks.Token)    { r.t.received(r.gr.chunk) }
+func (r *readEndReport) RunPosted(hooks.Token)  { r.t.readEnded(r.gr.rerr) }
+func (r *writeErrReport) RunPosted(hooks.Token) { r.t.writeFailed(r.werr) }
+func (r *drainedReport) RunPosted(hooks.Token)  { r.t.drained() }
+func (r *finishedReport) RunPosted(hooks.Token) { (*portable)(r).finished() }
+func (r *tryReadReport) RunPosted(hooks.Token)  { (*portable)(r).tryRead() }
 
 // newPortable starts the conduit of conn; poll lets a socket's reads go to
 // the loop's poller.
 func newPortable(t *Transport, conn net.Conn, poll bool) *portable {
-	p := &portable{t: t, l: t.l, conn: conn, raw: conn}
-	if tc, ok := conn.(*tls.Conn); ok {
-		p.raw = tc.NetConn()
-	} else {
+	p := &portable{t: t, conn: conn}
+	if _, ok := conn.(*tls.Conn); !ok {
 		p.rc = rawConn(conn)
 	}
-	p.onWriteErr = func() { p.t.writeFailed(p.werr) }
-	p.onDrained = p.t.drained
-	p.onFinished = p.finished
 	p.live.Store(2) // the reader and the conn
 	if p.rc != nil && poll {
-		if pl := pollerFor(p.l); pl != nil {
+		if pl := pollerFor(t.l); pl != nil {
 			if tok, ok := pl.add(p); ok {
 				p.pl, p.tok, p.maybe = pl, tok, true
 				p.registered, p.pollW = true, true
-				p.onTryRead = p.tryRead
 				return p
 			}
 		}
 	}
-	p.stop = make(chan struct{})
-	p.ack = make(chan struct{}, 1)
-	p.onChunk = func() { p.t.received(p.chunk) }
-	p.onReadEnd = func() { p.t.readEnded(p.rerr) }
+	p.gr = &goReader{stop: make(chan struct{}), ack: make(chan struct{}, 1)}
 	p.wg.Add(1)
 	go p.reader()
 	return p
@@ -244,7 +254,7 @@ func (p *portable) next() {
 func (p *portable) postTryRead() {
 	if p.want && p.maybe && !p.stopped && !p.posted {
 		p.posted = true
-		p.post(p.onTryRead)
+		p.post((*tryReadReport)(p))
 	}
 }
 
@@ -258,13 +268,13 @@ func (p *portable) stopPolled() {
 	p.release()
 }
 
-// post hands fn to the loop; false means the loop is closed.
-func (p *portable) post(fn func()) bool { return hooks.Loop.CallSoonInternal(p.l, fn) }
+// post hands a report to the loop; false means the loop is closed.
+func (p *portable) post(r hooks.Posted) bool { return hooks.Loop.Post(p.t.l, r) }
 
 // release drops one count of live (invariant 4).
 func (p *portable) release() {
 	if p.live.Add(-1) == 0 {
-		p.post(p.onFinished)
+		p.post((*finishedReport)(p))
 	}
 }
 
@@ -273,10 +283,11 @@ func (p *portable) reader() {
 	defer p.release()
 	var err error
 	lent := false // a chunk of bufs went to the loop, which may still be using it
+	gr := p.gr
 	for {
 		select {
-		case <-p.ack:
-		case <-p.stop:
+		case <-gr.ack:
+		case <-gr.stop:
 			if !lent {
 				p.bufs.put()
 			}
@@ -293,22 +304,22 @@ func (p *portable) reader() {
 				n, err = p.conn.Read(p.bufs.get())
 			}
 		}
-		if err != nil && p.handing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-			p.tail = p.bufs.keep(n) // handOver cut this read short
+		if ho := p.handing(); err != nil && ho != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			ho.tail = p.bufs.keep(n) // handOver cut this read short
 			return
 		}
 		if n == 0 {
 			break
 		}
-		p.chunk = p.bufs.take(n)
+		gr.chunk = p.bufs.take(n)
 		lent = true
-		if !p.post(p.onChunk) {
+		if !p.post((*chunkReport)(p)) {
 			return
 		}
 	}
 	p.bufs.put()
-	p.rerr = err
-	p.post(p.onReadEnd)
+	gr.rerr = err
+	p.post((*readEndReport)(p))
 }
 
 // startWriter starts the writer goroutine unless one exists. The caller
@@ -336,7 +347,7 @@ func (p *portable) writer() {
 			return
 		}
 		if len(p.pending) == 0 {
-			if p.handed { // handOver: all is written, and the conn is not ours to close
+			if p.ho != nil { // handOver: all is written, and the conn is not ours to close
 				p.writing = false
 				p.mu.Unlock()
 				return
@@ -389,7 +400,7 @@ func (p *portable) writer() {
 			return
 		}
 		if drained {
-			p.post(p.onDrained)
+			p.post((*drainedReport)(p))
 		}
 	}
 }
@@ -409,7 +420,7 @@ func (p *portable) failed(err error) {
 	p.dead = true
 	p.pending, p.spare, p.off = nil, nil, 0
 	p.werr = err
-	p.post(p.onWriteErr)
+	p.post((*writeErrReport)(p))
 }
 
 // writable is the poller's report that a polled socket may take bytes.
@@ -445,7 +456,7 @@ func (p *portable) flush() {
 		}
 		if p.watch && p.size() <= p.low {
 			p.watch = false
-			p.post(p.onDrained)
+			p.post((*drainedReport)(p))
 		}
 		if len(p.pending) > 0 {
 			p.armOut()
@@ -515,7 +526,7 @@ func (p *portable) readNext() {
 		return
 	}
 	select {
-	case p.ack <- struct{}{}:
+	case p.gr.ack <- struct{}{}:
 	default:
 	}
 }
@@ -527,7 +538,7 @@ func (p *portable) write(b []byte) int {
 		n, err := tryWrite(p.rc, b)
 		if err != nil {
 			p.dead, p.werr = true, err
-			p.post(p.onWriteErr)
+			p.post((*writeErrReport)(p))
 			return 0
 		}
 		b = b[n:]
@@ -627,7 +638,7 @@ func (p *portable) abort() {
 // block: a TLS conn's close_notify is not sent.
 func (p *portable) closeDead() {
 	p.unpoll()
-	p.raw.Close()
+	rawOf(p.conn).Close()
 	p.closed()
 }
 
@@ -638,7 +649,7 @@ func (p *portable) stopReading() {
 		p.stopPolled()
 	default:
 		p.stopped = true
-		close(p.stop)
+		close(p.gr.stop)
 	}
 }
 
@@ -648,13 +659,25 @@ func (p *portable) join() { p.wg.Wait() }
 // *tls.Conn.
 type closeWriter interface{ CloseWrite() error }
 
-// handover is the portable conduit's state for handOver.
+// rawOf is what abort closes of conn: the conn under TLS, closed without
+// a close_notify, or conn.
+func rawOf(conn net.Conn) net.Conn {
+	if tc, ok := conn.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return conn
+}
+
+// handover is the portable conduit's state for handOver. The reader
+// goroutine sees it (handing) once handOver has set the read deadline.
 type handover struct {
-	handing  atomic.Bool       // set before the read deadline: a deadline error means handed over
-	handed   bool              // under mu: the writer returns once the buffer is written
 	handDone func(tail []byte) // loop-only: set by handOver
 	tail     []byte            // the bytes of the read that was cut short, in flight to the loop
 }
+
+// handing returns the hand-over under way, if any; on the reader
+// goroutine, a deadline error after it means the read was cut short.
+func (p *portable) handing() *handover { return p.hoSeen.Load() }
 
 // handOver stops the conduit for StartTLS, without closing the conn:
 // reading stops at a chunk boundary (a read in progress is cut short with a
@@ -668,17 +691,17 @@ type handover struct {
 // SetReadDeadline, having changed nothing, if the conn cannot cut a read
 // short.
 func (p *portable) handOver(done func(tail []byte)) error {
+	ho := &handover{handDone: done}
 	if p.pl == nil {
-		p.handing.Store(true)
+		p.hoSeen.Store(ho)
 		if err := p.conn.SetReadDeadline(time.Now()); err != nil {
-			p.handing.Store(false)
+			p.hoSeen.Store(nil)
 			return err
 		}
 	}
-	p.handDone = done
 	p.stopReading()
 	p.mu.Lock()
-	p.handed = true
+	p.ho = ho // the writer returns once the buffer is written
 	p.unpoll()
 	p.pollW = false // the writer writes what is pending: the poller is left
 	p.compact()
@@ -693,10 +716,10 @@ func (p *portable) handOver(done func(tail []byte)) error {
 // finished is the last goroutine's report (onFinished), on the loop
 // goroutine: the hand-over's done, or the transport's finished.
 func (p *portable) finished() {
-	if p.handDone == nil || p.aborted {
+	if p.ho == nil || p.aborted {
 		p.t.finished()
 		return
 	}
 	p.conn.SetReadDeadline(time.Time{})
-	p.handDone(p.tail)
+	p.ho.handDone(p.ho.tail)
 }

@@ -81,7 +81,6 @@ type DatagramTransport struct {
 	l       *loop.Loop
 	p       DatagramProtocol
 	pc      net.PacketConn
-	untrack func()
 	lostErr error // what ConnectionLost gets
 
 	// Loop-only.
@@ -202,7 +201,7 @@ func newDatagramTransport(l *loop.Loop, pc net.PacketConn, p DatagramProtocol) *
 	t.onSendErrs = t.sendFailed
 	t.onFinished = t.lose
 	t.deliverHeldFn = t.deliverHeld
-	t.untrack = hooks.Loop.Track(l, (*datagramResource)(t))
+	hooks.Loop.Track(l, (*datagramResource)(t))
 	l.CallSoon(t.connectionMade)
 	t.live.Store(2)
 	t.wg.Add(2)
@@ -480,7 +479,7 @@ func (t *DatagramTransport) lose() {
 		return
 	}
 	t.closing, t.lost, t.held = true, true, false
-	t.untrack()
+	hooks.Loop.Untrack(t.l, (*datagramResource)(t))
 	if t.made {
 		t.protect("ConnectionLost", func() { t.p.ConnectionLost(t.lostErr) })
 	}

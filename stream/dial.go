@@ -53,7 +53,7 @@ func Dial(ctx context.Context, l *loop.Loop, network, address string, newProtoco
 		d.ctx, d.cancel = context.WithTimeout(ctx, d.cfg.timeout)
 	}
 	d.f = future.New[*Transport](l)
-	d.untrack = hooks.Loop.Track(l, d)
+	hooks.Loop.Track(l, d)
 	hooks.Future.OnCancel(d.f, func(cause error) bool {
 		d.cancel()
 		return hooks.Future.CancelNow(d.f, cause)
@@ -75,7 +75,6 @@ type dialer struct {
 	ctx         context.Context // parent, with WithTimeout's bound
 	cancel      context.CancelFunc
 	f           *future.Future[*Transport]
-	untrack     func()
 	wg          sync.WaitGroup
 
 	// The hand-over, between the dialling goroutine and the loop.
@@ -169,7 +168,7 @@ func (d *dialer) done() {
 	conn, err, st := d.conn, d.err, d.tls
 	d.conn = nil
 	d.mu.Unlock()
-	d.untrack()
+	hooks.Loop.Untrack(d.l, d)
 	d.cancel()
 	if d.f.Done() { // cancelled meanwhile
 		if conn != nil {
@@ -204,7 +203,7 @@ func (d *dialer) done() {
 			t.Close()
 		}
 	}, d.cfg.portable)
-	t.host = hostOf(d.address)
+	t.extra().host = hostOf(d.address)
 }
 
 func (d *dialer) StopAccepting() {}

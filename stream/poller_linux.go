@@ -39,7 +39,6 @@ type poller struct {
 	posted bool        // under mu: a dispatch is on its way to the loop
 
 	done     chan struct{} // closed when the goroutine has returned
-	untrack  func()
 	dispatch func()
 }
 
@@ -93,7 +92,7 @@ func pollerFor(l *loop.Loop) *poller {
 	}
 	pl := &poller{l: l, epfd: epfd, file: file, rc: rc, regs: make(map[uint64]*portable), done: make(chan struct{})}
 	pl.dispatch = pl.dispatchReady
-	pl.untrack = hooks.Loop.Track(l, pl)
+	hooks.Loop.Track(l, pl)
 	if pollers.m == nil {
 		pollers.m = make(map[*loop.Loop]*poller)
 	}
@@ -195,8 +194,14 @@ func (pl *poller) wait() {
 			break // the loop is closed; its Close closes the file
 		}
 	}
-	hooks.Loop.CallSoonInternal(pl.l, pl.untrack)
+	hooks.Loop.Post(pl.l, (*untrackPoller)(pl))
 }
+
+// untrackPoller is the poller's last report, once its goroutine is done:
+// the loop no longer owns it.
+type untrackPoller poller
+
+func (u *untrackPoller) RunPosted(hooks.Token) { hooks.Loop.Untrack(u.l, (*poller)(u)) }
 
 // dispatchReady tells each registered socket reported ready, on the loop
 // goroutine.

@@ -26,7 +26,6 @@ type Server struct {
 	ln          net.Listener
 	newProtocol func() Protocol
 	cfg         config
-	untrack     func()
 	wg          sync.WaitGroup
 	stop        chan struct{}   // closed by Close: the accept goroutine returns
 	hsCtx       context.Context // the TLS handshakes', cancelled by Close
@@ -89,7 +88,7 @@ func Serve(l *loop.Loop, ln net.Listener, newProtocol func() Protocol, opts ...O
 	s := &Server{l: l, ln: ln, newProtocol: newProtocol, cfg: newConfig(opts),
 		stop: make(chan struct{}), pending: make(map[net.Conn]struct{})}
 	s.hsCtx, s.hsCancel = context.WithCancel(context.Background())
-	s.untrack = hooks.Loop.Track(l, (*serverResource)(s))
+	hooks.Loop.Track(l, (*serverResource)(s))
 	s.wg.Add(1)
 	go s.accept()
 	return s
@@ -276,17 +275,21 @@ func (s *Server) adopt(raw, c net.Conn, st *tls.ConnectionState) {
 	}
 	t := newTransport(s.l, c, p, st, nil, s.cfg.portable)
 	s.conns++
-	t.onLost = func() {
-		s.conns--
-		s.maybeIdle()
-	}
+	t.srv = s
+}
+
+// connectionLost counts a connection of the server's out, after its
+// ConnectionLost.
+func (s *Server) connectionLost() {
+	s.conns--
+	s.maybeIdle()
 }
 
 // acceptDone runs once the accept goroutine has returned.
 func (s *Server) acceptDone() {
 	if !s.gone {
 		s.gone = true
-		s.untrack()
+		hooks.Loop.Untrack(s.l, (*serverResource)(s))
 	}
 }
 
@@ -299,7 +302,7 @@ func (r *serverResource) Close() {
 	s := (*Server)(r)
 	s.stopAccepting()
 	s.gone = true
-	s.untrack()
+	hooks.Loop.Untrack(s.l, (*serverResource)(s))
 }
 
 func (r *serverResource) Join() { r.wg.Wait() }

@@ -75,8 +75,8 @@ func (t *Transport) StartTLS(co *loop.Coro, cfg *tls.Config, opts ...Option) (*T
 	u := &upgrade{t: t, f: future.New[*Transport](t.l), cfg: cfg, server: c.side == sideServer, reading: t.reading}
 	if !u.server && cfg.ServerName == "" {
 		u.cfg = cfg.Clone()
-		u.cfg.ServerName = t.host
-		if host, _, err := net.SplitHostPort(t.remote()); err == nil && t.host == "" {
+		u.cfg.ServerName = t.extra().host
+		if host, _, err := net.SplitHostPort(t.remote()); err == nil && t.extra().host == "" {
 			u.cfg.ServerName = host
 		}
 	}
@@ -187,7 +187,7 @@ func (t *Transport) startable() error {
 		err = ErrUpgraded
 	case t.closing:
 		err = ErrClosed
-	case t.tls != nil:
+	case t.tlsState() != nil:
 		err = ErrAlreadyTLS
 	case t.eofWritten:
 		err = ErrWriteAfterEOF
@@ -252,14 +252,13 @@ func (u *upgrade) succeed() {
 	t := u.t
 	u.timer.Cancel()
 	st := u.tc.ConnectionState()
-	nt := &Transport{l: t.l, p: t.p, wp: t.wp, conn: u.tc, tls: &st, onLost: t.onLost, host: t.host,
+	nt := &Transport{l: t.l, p: t.p, wp: t.wp, conn: u.tc, x: &transportExtra{tls: &st, host: t.extra().host}, srv: t.srv,
 		made: t.made, reading: u.reading, writePaused: t.writePaused, high: t.high, low: t.low}
-	nt.deliverHeldFn = nt.deliverHeld
-	nt.untrack = hooks.Loop.Track(t.l, (*tracked)(nt))
+	hooks.Loop.Track(t.l, (*tracked)(nt))
 	nt.io = newPortable(nt, u.tc, false)
-	t.onLost = nil
+	t.srv = nil
 	t.lost = true
-	t.untrack()
+	hooks.Loop.Untrack(t.l, (*tracked)(t))
 	u.nt = nt
 	// If the task was cancelled meanwhile, f is done: the task aborts nt
 	// as it resumes (cancel).

@@ -43,28 +43,47 @@ type Transport struct {
 	wp      WritePauser // p, if it implements WritePauser
 	conn    net.Conn
 	io      conduit
-	untrack func()
-	tls     *tls.ConnectionState
-	onMade  func()   // after ConnectionMade (Dial completes its future)
-	onLost  func()   // after ConnectionLost (a Server counts it)
-	lostErr error    // what ConnectionLost gets
-	up      *upgrade // StartTLS in progress, or done: the connection is another transport's
-	host    string   // the host Dial dialled: a client StartTLS's default ServerName
+	x       *transportExtra // what only some transports have
+	srv     *Server         // the server that accepted the connection, told after ConnectionLost
+	lostErr error           // what ConnectionLost gets
+	up      *upgrade        // StartTLS in progress, or done: the connection is another transport's
 
-	made, lost    bool
-	closing       bool // no more reads delivered or writes accepted
-	aborted       bool
-	reading       bool // IsReading
-	ackOwed       bool // the conduit waits for readNext until reading resumes
-	held          held // what arrived while paused
-	heldChunk     []byte
-	heldErr       error
-	eofWritten    bool
-	handing       []byte // Write's bytes, for writeHanded
-	handedSize    int    // the conduit's buffer size after writeHanded
-	writePaused   bool
-	high, low     int
-	deliverHeldFn func()
+	made, lost  bool
+	closing     bool // no more reads delivered or writes accepted
+	aborted     bool
+	reading     bool // IsReading
+	ackOwed     bool // the conduit waits for readNext until reading resumes
+	held        held // what arrived while paused
+	heldChunk   []byte
+	heldErr     error
+	eofWritten  bool
+	handing     []byte // Write's bytes, for writeHanded
+	handedSize  int    // the conduit's buffer size after writeHanded
+	writePaused bool
+	high, low   int
+}
+
+// transportExtra is what only dialled and TLS transports have.
+type transportExtra struct {
+	tls    *tls.ConnectionState
+	onMade func() // after ConnectionMade (Dial completes its future)
+	host   string // the host Dial dialled: a client StartTLS's default ServerName
+}
+
+// extra returns t.x, making it if t has none.
+func (t *Transport) extra() *transportExtra {
+	if t.x == nil {
+		t.x = new(transportExtra)
+	}
+	return t.x
+}
+
+// tlsState returns the TLS state of t's conn, or nil for a plain conn.
+func (t *Transport) tlsState() *tls.ConnectionState {
+	if t.x == nil {
+		return nil
+	}
+	return t.x.tls
 }
 
 // held is what a paused transport keeps until ResumeReading.
@@ -111,10 +130,12 @@ func Adopt(l *loop.Loop, conn net.Conn, p Protocol, opts ...Option) *Transport {
 // starts its conduit (without the poller if portable is set). onMade, if
 // set, runs after ConnectionMade.
 func newTransport(l *loop.Loop, conn net.Conn, p Protocol, st *tls.ConnectionState, onMade func(), portable bool) *Transport {
-	t := &Transport{l: l, p: p, conn: conn, tls: st, onMade: onMade, reading: true, high: DefaultHighWater, low: DefaultHighWater / 4}
+	t := &Transport{l: l, p: p, conn: conn, reading: true, high: DefaultHighWater, low: DefaultHighWater / 4}
+	if st != nil || onMade != nil {
+		t.x = &transportExtra{tls: st, onMade: onMade}
+	}
 	t.wp, _ = p.(WritePauser)
-	t.deliverHeldFn = t.deliverHeld
-	t.untrack = hooks.Loop.Track(l, (*tracked)(t))
+	hooks.Loop.Track(l, (*tracked)(t))
 	t.io = newPortable(t, conn, !portable)
 	l.CallSoon(t.connectionMade)
 	return t
@@ -271,7 +292,7 @@ func (t *Transport) ResumeReading() {
 	t.reading = true
 	switch {
 	case t.held != heldNone:
-		t.l.CallSoon(t.deliverHeldFn)
+		t.l.CallSoonArg(deliverHeld, t)
 	case t.ackOwed:
 		t.ackOwed = false
 		t.io.readNext()
@@ -332,10 +353,10 @@ func (t *Transport) RemoteAddr() net.Addr { return t.conn.RemoteAddr() }
 //
 // Must be called on the loop goroutine.
 func (t *Transport) TLSConnectionState() (tls.ConnectionState, bool) {
-	if t.tls == nil {
+	if t.tlsState() == nil {
 		return tls.ConnectionState{}, false
 	}
-	return *t.tls, true
+	return *t.x.tls, true
 }
 
 // Loop returns the loop the transport belongs to (asyncio's get_loop).
@@ -433,8 +454,8 @@ func (t *Transport) connectionMade() {
 	t.made = true
 	t.protect("ConnectionMade", func() { t.p.ConnectionMade(t) })
 	t.consumed()
-	if t.onMade != nil {
-		t.onMade()
+	if t.x != nil && t.x.onMade != nil {
+		t.x.onMade()
 	}
 }
 
@@ -484,6 +505,8 @@ func (t *Transport) readEnded(err error) {
 	}
 }
 
+func deliverHeld(t any) { t.(*Transport).deliverHeld() }
+
 func (t *Transport) deliverHeld() {
 	if t.closing || !t.reading {
 		return
@@ -526,15 +549,15 @@ func (t *Transport) lose() {
 	}
 	t.closing, t.lost = true, true
 	t.held, t.heldChunk = heldNone, nil
-	t.untrack()
+	hooks.Loop.Untrack(t.l, (*tracked)(t))
 	if t.up != nil {
 		t.up.lost()
 	}
 	if t.made {
 		t.protect("ConnectionLost", func() { t.p.ConnectionLost(t.lostErr) })
 	}
-	if t.onLost != nil {
-		t.onLost()
+	if t.srv != nil {
+		t.srv.connectionLost()
 	}
 }
 

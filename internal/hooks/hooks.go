@@ -65,10 +65,17 @@ var Loop struct {
 	// counts as the program's discarded work. It reports false once the
 	// loop is closed.
 	CallSoonInternal func(s any, fn func()) bool
-	// Track makes the loop s own r until untrack is called (see
+	// Post is CallSoonInternal for c.RunPosted, without a closure: c is
+	// usually a pointer to the I/O object itself, converted to a type whose
+	// RunPosted says what to run.
+	Post func(s any, c Posted) bool
+	// Track makes the loop s own r until Untrack is called with r (see
 	// Resource). Called on the loop goroutine; it panics if the loop is
 	// closing or closed.
-	Track func(s any, r Resource) (untrack func())
+	Track func(s any, r Resource)
+	// Untrack ends the loop s's ownership of r, if it owns r. Called on
+	// the loop goroutine.
+	Untrack func(s any, r Resource)
 	// OnStepper runs fn(arg) for loop code called from a task body of s
 	// on the stack of the goroutine that stepped the body, so that deep
 	// calls (syscalls) leave the body's stack small; outside a task body it
@@ -80,6 +87,13 @@ var Loop struct {
 	// while Debugging is not zero.
 	Check func(s any, op string)
 }
+
+// Posted is a callback that Loop.Post hands to a loop. Only this module
+// can implement it: RunPosted takes a Token.
+type Posted interface{ RunPosted(Token) }
+
+// Token is what RunPosted takes.
+type Token struct{}
 
 // Debugging counts the loops running in debug mode (package loop adds one
 // as such a loop starts and removes it as it stops): while it is zero, the
