@@ -42,7 +42,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 		return zero, errStopped
 	}
 	t.waiter = f
-	hooks.Future.OnDone(f, t.step)
+	hooks.Future.OnDone(f, t.wakeUp())
 	if t.mustCancel && f.CancelWithCause(t.cause) {
 		t.mustCancel = false
 	}
@@ -87,7 +87,7 @@ func Sleep(co *Coro, d time.Duration) error {
 	if t.state == taskStopping {
 		return errSleepStopped
 	}
-	t.l.CallSoon(t.step)
+	t.l.CallSoonArg(runStep, t)
 	if !co.suspend() {
 		return errSleepStopped
 	}

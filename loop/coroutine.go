@@ -11,8 +11,9 @@ import "iter"
 // The rules:
 //
 //  1. A coroutine serves one task at a time: from the task's first step
-//     until its body returns, t.c is the coroutine, and c.job is the
-//     task's body until it starts.
+//     until its body returns, t.c is the coroutine. The step that resumes
+//     an idle coroutine (a new one, or a parked one) is the first step of
+//     the task it is to serve, which is l.curTask then.
 //  2. After the body, the coroutine parks (yields) if the loop keeps it
 //     (fewer than maxIdleCoroutines idle, loop not closing), and ends
 //     otherwise; the step that resumed it sees which (next's ok).
@@ -24,34 +25,38 @@ import "iter"
 // each holds a goroutine (at least a 2 KiB stack).
 const maxIdleCoroutines = 256
 
+// coroutine is the pair of funcs iter.Pull returns. Every coroutine of a
+// loop runs the same func, l.serveFn, so that a coroutine costs nothing
+// beyond what iter.Pull allocates.
 type coroutine struct {
-	l    *Loop
 	next func() (struct{}, bool)
 	stop func()
-	job  func(yield func(struct{}) bool) // the body to run next
 }
 
 // coroutine returns an idle coroutine, or a new one.
-func (l *Loop) coroutine() *coroutine {
+func (l *Loop) coroutine() coroutine {
 	if n := len(l.parked); n > 0 {
 		c := l.parked[n-1]
-		l.parked[n-1] = nil
+		l.parked[n-1] = coroutine{}
 		l.parked = l.parked[:n-1]
 		return c
 	}
-	c := &coroutine{l: l}
-	c.next, c.stop = iter.Pull(c.serve)
+	if l.serveFn == nil {
+		l.serveFn = l.serve
+	}
+	var c coroutine
+	c.next, c.stop = iter.Pull(l.serveFn)
 	return c
 }
 
-// serve runs the coroutine's jobs, one task body after another (rule 2).
-// Its frame marks a goroutine as a task body's (inTaskBody).
-func (c *coroutine) serve(yield func(struct{}) bool) {
+// serve runs task bodies on a coroutine, one after another: at each
+// resumption it is idle in, it runs the body of the task being stepped
+// (rule 1), and then parks or ends (rule 2). Its frame marks a goroutine as
+// a task body's (inTaskBody).
+func (l *Loop) serve(yield func(struct{}) bool) {
 	for {
-		job := c.job
-		c.job = nil
-		job(yield)
-		if len(c.l.parked) >= maxIdleCoroutines || c.l.IsClosing() || !yield(struct{}{}) {
+		l.curTask.owner.start(yield)
+		if len(l.parked) >= maxIdleCoroutines || l.IsClosing() || !yield(struct{}{}) {
 			return
 		}
 	}

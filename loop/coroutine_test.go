@@ -94,7 +94,7 @@ func TestCoroutineStoppedNotKept(t *testing.T) {
 	l.CallSoon(l.Stop)
 	require.NoError(t, l.RunForever())
 	assert.True(t, never.Cancelled())
-	assert.Nil(t, never.c, "a task cancelled before its first step takes no coroutine")
+	assert.Nil(t, never.c.next, "a task cancelled before its first step takes no coroutine")
 	assert.Equal(t, 1, liveCoroutines(), "only the blocked task's coroutine")
 	require.NoError(t, l.Close())
 	assert.True(t, errors.Is(blocked.Err(), ErrClosed) || blocked.Cancelled())
@@ -109,7 +109,7 @@ func liveCoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "loop.(*coroutine).serve(")
+			return strings.Count(string(buf[:n]), "loop.(*Loop).serve(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
