@@ -70,20 +70,12 @@ func (t *Task[T]) Await(co *Coro) (T, error) { return Await(co, t.Future) }
 // closes, Sleep returns an error matching ErrClosed.
 func Sleep(co *Coro, d time.Duration) error {
 	co.check("Sleep")
-	t := co.t
 	if d > 0 {
-		f := future.New[struct{}](t.l)
-		h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
-		x := t.ext()
-		x.until = h.When()
-		_, err := Await(co, f)
-		x.until = time.Time{}
-		h.Cancel()
-		if err == errStopped {
-			err = errSleepStopped
-		}
-		return err
+		return sleepFor(co, d)
 	}
+	// Sleep(0) is kept small: its frame is on the task's stack, which the
+	// task's every resumption reads back.
+	t := co.t
 	if t.state == taskStopping {
 		return errSleepStopped
 	}
@@ -92,4 +84,20 @@ func Sleep(co *Coro, d time.Duration) error {
 		return errSleepStopped
 	}
 	return t.takeCancel()
+}
+
+// sleepFor is Sleep for d > 0: it awaits a future that a timer completes.
+func sleepFor(co *Coro, d time.Duration) error {
+	t := co.t
+	f := future.New[struct{}](t.l)
+	h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
+	x := t.ext()
+	x.until = h.When()
+	_, err := Await(co, f)
+	x.until = time.Time{}
+	h.Cancel()
+	if err == errStopped {
+		err = errSleepStopped
+	}
+	return err
 }

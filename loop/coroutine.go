@@ -4,14 +4,20 @@ import "iter"
 
 // A coroutine runs task bodies: an iter.Pull coroutine that, when a body
 // returns, parks to run the next task's body instead of ending. A task
-// takes one at its first step (a task cancelled before then never needs
-// one) and gives it back when its body returns; so a program that keeps
-// spawning short tasks pays for a goroutine once, not per task.
+// spawned while the loop runs takes one at once; a task spawned before,
+// at its first step. It gives the coroutine back when its body returns, or
+// when it is cancelled before its first step; so a program that keeps
+// spawning short tasks pays for a goroutine once, not per task. Taking the
+// coroutine at Spawn puts the cost of a new goroutine (its g and stack)
+// where the program spawns, before the tasks run: a garbage collection
+// that this allocation starts then scans the stacks of tasks that have not
+// begun, not of a hundred thousand tasks in the middle of their bodies.
 //
 // The rules:
 //
-//  1. A coroutine serves one task at a time: from the task's first step
-//     until its body returns, t.c is the coroutine. The step that resumes
+//  1. A coroutine serves one task at a time: t.c is the coroutine from
+//     Spawn (loop running) or the first step (otherwise) until the body
+//     returns or the task ends without running it. The step that resumes
 //     an idle coroutine (a new one, or a parked one) is the first step of
 //     the task it is to serve, which is l.curTask then.
 //  2. After the body, the coroutine parks (yields) if the loop keeps it
@@ -47,6 +53,16 @@ func (l *Loop) coroutine() coroutine {
 	var c coroutine
 	c.next, c.stop = iter.Pull(l.serveFn)
 	return c
+}
+
+// idle keeps a coroutine that has no task for a later one, or ends it if
+// the loop keeps enough (rule 2).
+func (l *Loop) idle(c coroutine) {
+	if len(l.parked) >= maxIdleCoroutines || l.IsClosing() {
+		c.stop()
+		return
+	}
+	l.parked = append(l.parked, c)
 }
 
 // serve runs task bodies on a coroutine, one after another: at each

@@ -239,6 +239,9 @@ func spawn[T any](l *Loop, name string, body any) *Task[T] {
 	hooks.Future.SetNamer(tk.Future, t)
 	hooks.Future.Own(tk.Future)
 	l.tasks.add(t)
+	if l.running.Load() {
+		t.c = l.coroutine()
+	}
 	l.CallSoonArg(runStep, t)
 	if l.phase() >= finishing {
 		// Shutdown or Run is finishing the loop: a task spawned now is
@@ -421,10 +424,16 @@ func (t *task) run() {
 		if t.mustCancel {
 			// Cancelled before its first step: the body never runs.
 			t.state, t.body = taskDone, nil
+			if t.c.next != nil {
+				l.idle(t.c)
+				t.c = coroutine{}
+			}
 			t.owner.finish()
 			return
 		}
-		t.c = l.coroutine()
+		if t.c.next == nil {
+			t.c = l.coroutine()
+		}
 	case taskWaiting:
 		if t.detached && t.waiter != nil && !t.waiter.Done() {
 			return // a stale wake-up (see taskState)
