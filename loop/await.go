@@ -43,7 +43,7 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 	}
 	t.waiter = f
 	hooks.Future.OnDone(f, t.wakeUp())
-	if t.mustCancel && f.CancelWithCause(t.cause) {
+	if t.mustCancel && f.CancelWithCause(t.cancelCause()) {
 		t.mustCancel = false
 	}
 	ok := co.suspend()

@@ -92,7 +92,9 @@ type task struct {
 	detached   bool  // woken without its waiter: a stale wake-up may come
 	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
 	panicked   bool  // the body panicked: the owner's error is the *PanicError
+	stopped    bool  // Close stopped the task: ErrClosed is the default cause
 	cancels    int32 // asyncio's cancelling() counter
+	index      int32 // position in the loop's task set, -1 once removed
 
 	waiter canceller // the future the task waits on, if any
 	step   func()    // t.run, bound at the first Await: the wake-up done-callback
@@ -100,15 +102,14 @@ type task struct {
 	owner finisher // the *Task[T]
 	id    uint64   // for the name "Task-<id>"
 	rare  *taskRare
-	body  any   // until the first step: a func(*Coro) (T, error), or a Go body
-	cause error // the cause of the cancellation requested
-	index int32 // position in the loop's task set, -1 once removed
+	body  any // until the first step: a func(*Coro) (T, error), or a Go body
 }
 
 // taskRare holds the fields most tasks never need, to keep a task small:
 // a program may have a hundred thousand of them.
 type taskRare struct {
 	name      string // given to SpawnNamed, or formatted on demand
+	cause     error  // the cause of the cancellation requested, if one was given
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
 	goid      uint64 // the task's goroutine: in debug mode, or once it runs the loop
@@ -125,6 +126,26 @@ func (t *task) ext() *taskRare {
 		t.rare = new(taskRare)
 	}
 	return t.rare
+}
+
+// cancelCause returns the cause of the cancellation requested: the one
+// given, or ErrClosed for a task that Close stopped, or nil.
+func (t *task) cancelCause() error {
+	if t.rare != nil && t.rare.cause != nil {
+		return t.rare.cause
+	}
+	if t.stopped {
+		return ErrClosed
+	}
+	return nil
+}
+
+// setCause records the cause of the cancellation requested; a nil cause
+// costs no taskRare.
+func (t *task) setCause(cause error) {
+	if cause != nil || t.rare != nil {
+		t.ext().cause = cause
+	}
 }
 
 // ctxCancel cancels the task's context, if it has one.
@@ -155,7 +176,7 @@ func (co *Coro) Context() context.Context {
 	if x.ctx == nil {
 		x.ctx, x.ctxCancel = context.WithCancelCause(context.Background())
 		if t := co.t; t.mustCancel || t.cancels > 0 {
-			x.ctxCancel(future.Cancelled(t.cause))
+			x.ctxCancel(future.Cancelled(t.cancelCause()))
 		}
 	}
 	return x.ctx
@@ -171,8 +192,8 @@ func (co *Coro) Context() context.Context {
 // Only the task completes its future: SetResult and SetError on it panic
 // while the task runs (asyncio's Task.set_result raises).
 type Task[T any] struct {
+	task // first: the fields a step reads open the allocation
 	*future.Future[T]
-	task
 	result T
 	err    error
 }
@@ -343,7 +364,7 @@ func (t *task) cancel(cause error) bool {
 		}
 	}
 	t.mustCancel = true
-	t.cause = cause
+	t.setCause(cause)
 	if w := t.waiter; w != nil && !w.Done() && t.state == taskWaiting {
 		// The waiter refused and will not wake the task: wake it now, so
 		// that it sees the cancellation. Its stale wake-up, if the waiter
@@ -480,7 +501,7 @@ func (t *Task[T]) finish() {
 	case t.mustCancel:
 		// Cancelled before it started, or cancelled during the step in
 		// which it returned: asyncio ends such a task cancelled.
-		hooks.Future.CancelNow(f, t.cause)
+		hooks.Future.CancelNow(f, t.cancelCause())
 	case t.err != nil && errors.Is(t.err, future.ErrCancelled):
 		hooks.Future.CancelNow(f, t.err)
 	case t.err != nil:
@@ -591,7 +612,7 @@ func (t *task) takeCancel() error {
 		return nil
 	}
 	t.mustCancel = false
-	return future.Cancelled(t.cause)
+	return future.Cancelled(t.cancelCause())
 }
 
 // CurrentTask is asyncio's current_task: the task whose body is running on
@@ -696,8 +717,6 @@ func (l *Loop) stopTask(t *task) {
 		t.state = taskDone
 	}
 	t.mustCancel = true
-	if t.cause == nil {
-		t.cause = ErrClosed
-	}
+	t.stopped = true
 	t.owner.finish()
 }
