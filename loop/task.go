@@ -97,7 +97,7 @@ type task struct {
 	index      int32 // position in the loop's task set, -1 once removed
 
 	waiter canceller // the future the task waits on, if any
-	step   func()    // t.run, bound at the first Await: the wake-up done-callback
+	step   func()    // runStep(t), bound at the first Await: the wake-up done-callback
 
 	owner finisher // the *Task[T]
 	id    uint64   // for the name "Task-<id>"
@@ -296,14 +296,10 @@ func (tk *Task[T]) start(yield func(struct{}) bool) {
 	}
 }
 
-// runStep is a task's step as a callback with an argument: run, scheduled
-// without a closure.
-func runStep(t any) { t.(*task).run() }
-
 // wakeUp returns the task's wake-up done-callback, bound on first use.
 func (t *task) wakeUp() func() {
 	if t.step == nil {
-		t.step = t.run
+		t.step = func() { runStep(t) }
 	}
 	return t.step
 }
@@ -427,9 +423,13 @@ func (t *Task[T]) state() string {
 	return "pending"
 }
 
-// run is one step: asyncio's Task.__step. It resumes the body until its
-// next suspension or its end.
-func (t *task) run() {
+// runStep is one step of the task a: asyncio's Task.__step. It resumes the
+// body until its next suspension or its end. It is the callback itself,
+// scheduled with CallSoonArg (Spawn, Sleep(0), cancel), and called
+// directly by the wake-up closure: after a coroutine switch every return
+// is mispredicted, so the step is one frame, not a wrapper and a method.
+func runStep(a any) {
+	t := a.(*task)
 	l := t.l
 	if l.borrower == t {
 		// The task runs the loop while it waits (lend.go): it resumes on
