@@ -42,8 +42,8 @@ func Await[T any](co *Coro, f *future.Future[T]) (T, error) {
 		return zero, errStopped
 	}
 	t.waiter = f
-	hooks.Future.OnDone(f, t.step)
-	if t.mustCancel && f.CancelWithCause(t.cause) {
+	hooks.Future.OnDone(f, t.wakeUp())
+	if t.mustCancel && f.CancelWithCause(t.cancelCause()) {
 		t.mustCancel = false
 	}
 	ok := co.suspend()
@@ -69,27 +69,58 @@ func (t *Task[T]) Await(co *Coro) (T, error) { return Await(co, t.Future) }
 // future.ErrCancelled at once, and its timer is cancelled. If the loop
 // closes, Sleep returns an error matching ErrClosed.
 func Sleep(co *Coro, d time.Duration) error {
-	co.check("Sleep")
 	t := co.t
-	if d > 0 {
-		f := future.New[struct{}](t.l)
-		h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
-		x := t.ext()
-		x.until = h.When()
-		_, err := Await(co, f)
-		x.until = time.Time{}
-		h.Cancel()
-		if err == errStopped {
-			err = errSleepStopped
-		}
-		return err
+	if l := t.l; d > 0 || t.state != taskRunning || l.curTask != t || l.lends && l.borrower == nil {
+		return sleepSlow(co, d)
 	}
+	// Sleep(0) in a task stepped by the goroutine running the loop, which
+	// does not lend: suspend's work, written out. The frame of Sleep is on
+	// the waiting task's stack between its body's and yield's, and each
+	// resumption reads those frames back from memory that has gone cold
+	// while the other tasks ran: this one is kept small.
+	t.l.CallSoonArg(runStep, t)
+	t.state = taskWaiting
+	if !co.yield(struct{}{}) || t.l.insp != nil && !co.probed() {
+		t.state = taskStopping
+		return errSleepStopped
+	}
+	if t.mustCancel {
+		return t.takeCancel()
+	}
+	return nil
+}
+
+// sleepSlow is Sleep outside its fast path: with d > 0, a call outside
+// the task's body, a stopped coroutine, or a task that may borrow the
+// loop.
+func sleepSlow(co *Coro, d time.Duration) error {
+	co.check("Sleep")
+	if d > 0 {
+		return sleepFor(co, d)
+	}
+	t := co.t
 	if t.state == taskStopping {
 		return errSleepStopped
 	}
-	t.l.CallSoon(t.step)
+	t.l.CallSoonArg(runStep, t)
 	if !co.suspend() {
 		return errSleepStopped
 	}
 	return t.takeCancel()
+}
+
+// sleepFor is Sleep for d > 0: it awaits a future that a timer completes.
+func sleepFor(co *Coro, d time.Duration) error {
+	t := co.t
+	f := future.New[struct{}](t.l)
+	h := t.l.CallLater(d, func() { f.SetResult(struct{}{}) })
+	x := t.ext()
+	x.until = h.When()
+	_, err := Await(co, f)
+	x.until = time.Time{}
+	h.Cancel()
+	if err == errStopped {
+		err = errSleepStopped
+	}
+	return err
 }

@@ -94,7 +94,7 @@ func TestCoroutineStoppedNotKept(t *testing.T) {
 	l.CallSoon(l.Stop)
 	require.NoError(t, l.RunForever())
 	assert.True(t, never.Cancelled())
-	assert.Nil(t, never.c, "a task cancelled before its first step takes no coroutine")
+	assert.Nil(t, never.c.next, "a task cancelled before its first step takes no coroutine")
 	assert.Equal(t, 1, liveCoroutines(), "only the blocked task's coroutine")
 	require.NoError(t, l.Close())
 	assert.True(t, errors.Is(blocked.Err(), ErrClosed) || blocked.Cancelled())
@@ -109,8 +109,40 @@ func liveCoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "loop.(*coroutine).serve(")
+			return strings.Count(string(buf[:n]), "loop.(*Loop).serve(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// TestCoroutineSpawnedCancelled checks that a task spawned while the loop
+// runs and cancelled before its first step gives its coroutine back, and
+// that the next task runs on it.
+func TestCoroutineSpawnedCancelled(t *testing.T) {
+	l := New()
+	defer l.Close()
+	var first, second uint64
+	main := Spawn(l, func(co *Coro) (int, error) {
+		a := Spawn(l, func(co *Coro) (int, error) { first = goid(); return 1, nil })
+		if _, err := a.Await(co); err != nil {
+			return 0, err
+		}
+		never := Spawn(l, func(co *Coro) (int, error) { return 1, nil })
+		assert.NotNil(t, never.c.next, "spawned while running: the coroutine is taken at once")
+		never.Cancel()
+		if _, err := never.Await(co); !errors.Is(err, future.ErrCancelled) {
+			return 0, err
+		}
+		assert.Nil(t, never.c.next)
+		assert.Len(t, l.parked, 1, "the cancelled task gave its coroutine back")
+		b := Spawn(l, func(co *Coro) (int, error) { second = goid(); return 2, nil })
+		_, err := b.Await(co)
+		return 0, err
+	})
+	_, err := RunUntilComplete(l, main.Future)
+	require.NoError(t, err)
+	assert.NotZero(t, first)
+	assert.Equal(t, first, second, "the coroutine is reused")
+	assert.Empty(t, l.parked)
+	assert.Equal(t, 0, liveCoroutines())
 }

@@ -44,7 +44,7 @@ func (l *Loop) OnLoop() bool {
 // Frames that only loop code has on its stack: the coroutine that runs
 // task bodies, and the function that runs callbacks.
 const (
-	taskBodyFrame = "github.com/aio-go/aio/loop.(*coroutine).serve"
+	taskBodyFrame = "github.com/aio-go/aio/loop.(*Loop).serve"
 	callbackFrame = "github.com/aio-go/aio/loop.(*Loop).driveRecovering"
 )
 

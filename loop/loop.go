@@ -58,14 +58,15 @@ type Loop struct {
 	leak     *leakReport // what is reported if the loop is collected unclosed
 	shut     *shutdown   // the Shutdown or Run under way, if any (lifecycle.go)
 	tasks    taskSet
-	parked   []*coroutine // idle coroutines, for the next tasks (coroutine.go)
-	curTask  *task        // the task whose body is running, if any
-	left     int          // callbacks of the current iteration not yet run
-	current  any          // debug mode: the callback running now, for reports
-	lends    bool         // the configuration allows lending (lend.go)
-	borrower *task        // the waiting task whose goroutine runs the loop now
-	resumed  bool         // the borrower's own wake-up has run
-	handed   handedCall   // a call a task body hands to its stepper (task.go)
+	parked   []coroutine                     // idle coroutines, for the next tasks (coroutine.go)
+	serveFn  func(yield func(struct{}) bool) // l.serve, bound once: what every coroutine runs
+	curTask  *task                           // the task whose body is running, if any
+	left     int                             // callbacks of the current iteration not yet run
+	current  any                             // debug mode: the callback running now, for reports
+	lends    bool                            // the configuration allows lending (lend.go)
+	borrower *task                           // the waiting task whose goroutine runs the loop now
+	resumed  bool                            // the borrower's own wake-up has run
+	handed   handedCall                      // a call a task body hands to its stepper (task.go)
 	exec     *executor
 
 	// Introspection (snapshot.go, counters.go).

@@ -286,7 +286,7 @@ func (l *Loop) serveRequest(t *task, parked bool) bool {
 		l.req = nil
 		l.obs &^= obsInspect
 		req.snap = l.snapshot(req)
-		_, parked = t.next()
+		_, parked = t.c.next()
 	}
 	return parked
 }
@@ -347,10 +347,10 @@ func (l *Loop) snapshot(req *snapRequest) *Snapshot {
 		case t == l.borrower:
 			ti.State = TaskWaiting
 			ti.Where, ti.Call, ti.Stack = bodyFrames(currentFrames(), lendFrame)
-		case t.state == taskWaiting && t.c != nil:
+		case t.state == taskWaiting && t.c.next != nil:
 			ti.State = TaskWaiting
 			in.target = t
-			t.next()
+			t.c.next()
 			if in.target == nil {
 				ti.Where, ti.Call, ti.Stack = r.resolve(in.pcs[:in.n])
 			}

@@ -20,7 +20,7 @@ func Go(l *Loop, body func(co *Coro) error) *Task[struct{}] {
 	if body == nil {
 		panic("loop: Go: nil body")
 	}
-	return SpawnNamed(l, "", errBody(body))
+	return spawn[struct{}](l, "", body)
 }
 
 // GoNamed is Go with a name for the task, as SpawnNamed is Spawn with one;
@@ -31,10 +31,5 @@ func GoNamed(l *Loop, name string, body func(co *Coro) error) *Task[struct{}] {
 	if body == nil {
 		panic("loop: GoNamed: nil body")
 	}
-	return SpawnNamed(l, name, errBody(body))
-}
-
-// errBody is body as a task body with the result struct{}.
-func errBody(body func(co *Coro) error) func(co *Coro) (struct{}, error) {
-	return func(co *Coro) (struct{}, error) { return struct{}{}, body(co) }
+	return spawn[struct{}](l, name, body)
 }

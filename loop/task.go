@@ -71,42 +71,45 @@ const (
 
 // finisher is the typed side of a task, seen from the untyped side.
 type finisher interface {
-	finish()   // complete the task's future from what the body returned
-	self() any // the task's *future.Future[T], to catch a task awaiting itself
+	start(yield func(struct{}) bool) // run the body, on the task's coroutine
+	finish()                         // complete the task's future from what the body returned
+	self() any                       // the task's *future.Future[T], to catch a task awaiting itself
 	Done() bool
 	String() string
 }
 
-// task is the untyped part of a Task.
+// task is the untyped part of a Task. The fields each step reads come
+// first: a program may step a hundred thousand tasks in turn, and each
+// step then finds its task in no cache.
 type task struct {
-	l     *Loop
-	co    Coro
+	l  *Loop
+	co Coro
+	c  coroutine // from the first step until the body returns
+
+	state      taskState
+	mustCancel bool  // deliver a cancellation at the next resumption
+	returned   bool  // the body has returned, on its coroutine
+	detached   bool  // woken without its waiter: a stale wake-up may come
+	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
+	panicked   bool  // the body panicked: the owner's error is the *PanicError
+	stopped    bool  // Close stopped the task: ErrClosed is the default cause
+	cancels    int32 // asyncio's cancelling() counter
+	index      int32 // position in the loop's task set, -1 once removed
+
+	waiter canceller // the future the task waits on, if any
+	step   func()    // runStep(t), bound at the first Await: the wake-up done-callback
+
 	owner finisher // the *Task[T]
 	id    uint64   // for the name "Task-<id>"
 	rare  *taskRare
-
-	c    *coroutine                      // from the first step until the body returns
-	next func() (struct{}, bool)         // c.next, at hand for each step
-	job  func(yield func(struct{}) bool) // the body, until the first step
-	step func()                          // t.run, bound once: the task's wake-up callback
-
-	state      taskState
-	waiter     canceller // the future the task waits on, if any
-	mustCancel bool      // deliver a cancellation at the next resumption
-	cause      error
-	cancels    int32 // asyncio's cancelling() counter
-	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
-	returned   bool  // the body has returned, on its coroutine
-	detached   bool  // woken without its waiter: a stale wake-up may come
-	panicked   *PanicError
-
-	index int32 // position in the loop's task set, -1 once removed
+	body  any // until the first step: a func(*Coro) (T, error), or a Go body
 }
 
 // taskRare holds the fields most tasks never need, to keep a task small:
 // a program may have a hundred thousand of them.
 type taskRare struct {
 	name      string // given to SpawnNamed, or formatted on demand
+	cause     error  // the cause of the cancellation requested, if one was given
 	ctx       context.Context
 	ctxCancel context.CancelCauseFunc
 	goid      uint64 // the task's goroutine: in debug mode, or once it runs the loop
@@ -123,6 +126,26 @@ func (t *task) ext() *taskRare {
 		t.rare = new(taskRare)
 	}
 	return t.rare
+}
+
+// cancelCause returns the cause of the cancellation requested: the one
+// given, or ErrClosed for a task that Close stopped, or nil.
+func (t *task) cancelCause() error {
+	if t.rare != nil && t.rare.cause != nil {
+		return t.rare.cause
+	}
+	if t.stopped {
+		return ErrClosed
+	}
+	return nil
+}
+
+// setCause records the cause of the cancellation requested; a nil cause
+// costs no taskRare.
+func (t *task) setCause(cause error) {
+	if cause != nil || t.rare != nil {
+		t.ext().cause = cause
+	}
 }
 
 // ctxCancel cancels the task's context, if it has one.
@@ -153,7 +176,7 @@ func (co *Coro) Context() context.Context {
 	if x.ctx == nil {
 		x.ctx, x.ctxCancel = context.WithCancelCause(context.Background())
 		if t := co.t; t.mustCancel || t.cancels > 0 {
-			x.ctxCancel(future.Cancelled(t.cause))
+			x.ctxCancel(future.Cancelled(t.cancelCause()))
 		}
 	}
 	return x.ctx
@@ -169,8 +192,8 @@ func (co *Coro) Context() context.Context {
 // Only the task completes its future: SetResult and SetError on it panic
 // while the task runs (asyncio's Task.set_result raises).
 type Task[T any] struct {
+	task // first: the fields a step reads open the allocation
 	*future.Future[T]
-	task
 	result T
 	err    error
 }
@@ -214,26 +237,33 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 	if body == nil {
 		panic("loop: Spawn: nil body")
 	}
+	return spawn[T](l, name, body)
+}
+
+// spawn is SpawnNamed for a body that is a func(*Coro) (T, error), or, for
+// a Task[struct{}], a func(*Coro) error (Go).
+func spawn[T any](l *Loop, name string, body any) *Task[T] {
 	l.checkGoroutine("Spawn")
 	if l.IsClosing() {
 		panic(&opError{"Spawn", ErrClosed})
 	}
 	tk := &Task[T]{Future: future.New[T](l)}
 	t := &tk.task
-	t.l, t.owner = l, tk
+	t.l, t.owner, t.body = l, tk, body
 	if name != "" {
 		t.ext().name = name
 	} else {
 		t.id = taskCounter.Add(1)
 	}
 	t.co.t = t
-	t.step = t.run
 	hooks.Future.OnCancel(tk.Future, t.cancel)
 	hooks.Future.SetNamer(tk.Future, t)
 	hooks.Future.Own(tk.Future)
-	t.job = func(yield func(struct{}) bool) { tk.start(yield, body) }
 	l.tasks.add(t)
-	l.CallSoon(t.step)
+	if l.running.Load() {
+		t.c = l.coroutine()
+	}
+	l.CallSoonArg(runStep, t)
 	if l.phase() >= finishing {
 		// Shutdown or Run is finishing the loop: a task spawned now is
 		// cancelled at once, so that the work it waits for has an end.
@@ -243,20 +273,35 @@ func SpawnNamed[T any](l *Loop, name string, body func(co *Coro) (T, error)) *Ta
 }
 
 // start runs the task's body on a coroutine (coroutine.go).
-func (tk *Task[T]) start(yield func(struct{}) bool, body func(co *Coro) (T, error)) {
+func (tk *Task[T]) start(yield func(struct{}) bool) {
 	t := &tk.task
 	t.co.yield = yield
+	body := t.body
+	t.body = nil
 	if t.l.cfg.debug {
 		t.ext().goid = goid()
 		t.l.cur.Store(t.rare.goid)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			t.panicked = newPanicError(r)
+			tk.err, t.panicked = newPanicError(r), true
 		}
 		t.returned = true
 	}()
-	tk.result, tk.err = body(&t.co)
+	switch body := body.(type) {
+	case func(co *Coro) (T, error):
+		tk.result, tk.err = body(&t.co)
+	case func(co *Coro) error:
+		tk.err = body(&t.co)
+	}
+}
+
+// wakeUp returns the task's wake-up done-callback, bound on first use.
+func (t *task) wakeUp() func() {
+	if t.step == nil {
+		t.step = func() { runStep(t) }
+	}
+	return t.step
 }
 
 // Name returns the task's name.
@@ -315,13 +360,13 @@ func (t *task) cancel(cause error) bool {
 		}
 	}
 	t.mustCancel = true
-	t.cause = cause
+	t.setCause(cause)
 	if w := t.waiter; w != nil && !w.Done() && t.state == taskWaiting {
 		// The waiter refused and will not wake the task: wake it now, so
 		// that it sees the cancellation. Its stale wake-up, if the waiter
 		// ever completes, is skipped (run).
 		t.waiter, t.detached = nil, true
-		t.l.CallSoon(t.step)
+		t.l.CallSoonArg(runStep, t)
 	}
 	return true
 }
@@ -378,9 +423,13 @@ func (t *Task[T]) state() string {
 	return "pending"
 }
 
-// run is one step: asyncio's Task.__step. It resumes the body until its
-// next suspension or its end.
-func (t *task) run() {
+// runStep is one step of the task a: asyncio's Task.__step. It resumes the
+// body until its next suspension or its end. It is the callback itself,
+// scheduled with CallSoonArg (Spawn, Sleep(0), cancel), and called
+// directly by the wake-up closure: after a coroutine switch every return
+// is mispredicted, so the step is one frame, not a wrapper and a method.
+func runStep(a any) {
+	t := a.(*task)
 	l := t.l
 	if l.borrower == t {
 		// The task runs the loop while it waits (lend.go): it resumes on
@@ -395,12 +444,17 @@ func (t *task) run() {
 	case taskPending:
 		if t.mustCancel {
 			// Cancelled before its first step: the body never runs.
-			t.state, t.job = taskDone, nil
+			t.state, t.body = taskDone, nil
+			if t.c.next != nil {
+				l.idle(t.c)
+				t.c = coroutine{}
+			}
 			t.owner.finish()
 			return
 		}
-		t.c = l.coroutine()
-		t.c.job, t.job, t.next = t.job, nil, t.c.next
+		if t.c.next == nil {
+			t.c = l.coroutine()
+		}
 	case taskWaiting:
 		if t.detached && t.waiter != nil && !t.waiter.Done() {
 			return // a stale wake-up (see taskState)
@@ -417,7 +471,7 @@ func (t *task) run() {
 	if l.obs != 0 {
 		l.beforeStep(t)
 	}
-	_, parked := t.next()
+	_, parked := t.c.next()
 	if l.handed.fn != nil || l.obs != 0 {
 		parked = l.afterNext(t, parked)
 	}
@@ -429,7 +483,7 @@ func (t *task) run() {
 		if parked {
 			l.parked = append(l.parked, t.c)
 		}
-		t.c, t.next = nil, nil
+		t.c = coroutine{}
 		t.state = taskDone
 		t.owner.finish()
 	}
@@ -442,12 +496,12 @@ func (t *Task[T]) finish() {
 	f := t.Future
 	hooks.Future.Disown(f)
 	switch {
-	case t.panicked != nil:
-		f.SetError(t.panicked)
+	case t.panicked:
+		f.SetError(t.err)
 	case t.mustCancel:
 		// Cancelled before it started, or cancelled during the step in
 		// which it returned: asyncio ends such a task cancelled.
-		hooks.Future.CancelNow(f, t.cause)
+		hooks.Future.CancelNow(f, t.cancelCause())
 	case t.err != nil && errors.Is(t.err, future.ErrCancelled):
 		hooks.Future.CancelNow(f, t.err)
 	case t.err != nil:
@@ -528,7 +582,7 @@ func (l *Loop) onStepper(fn func(arg any), arg any) {
 func (l *Loop) afterNext(t *task, parked bool) bool {
 	for l.handed.fn != nil {
 		l.runHanded()
-		_, parked = t.next()
+		_, parked = t.c.next()
 	}
 	if l.obs != 0 {
 		parked = l.afterStep(t, parked)
@@ -558,7 +612,7 @@ func (t *task) takeCancel() error {
 		return nil
 	}
 	t.mustCancel = false
-	return future.Cancelled(t.cause)
+	return future.Cancelled(t.cancelCause())
 }
 
 // CurrentTask is asyncio's current_task: the task whose body is running on
@@ -652,19 +706,17 @@ func (s *taskSet) stopAll(l *Loop) {
 
 func (l *Loop) stopTask(t *task) {
 	if t.state != taskDone {
-		t.job = nil
-		if c := t.c; c != nil {
+		t.body = nil
+		if c := t.c; c.stop != nil {
 			prev := l.curTask
 			l.curTask, t.state = t, taskStopping
 			c.stop()
 			l.curTask = prev
-			t.c, t.next = nil, nil
+			t.c = coroutine{}
 		}
 		t.state = taskDone
 	}
 	t.mustCancel = true
-	if t.cause == nil {
-		t.cause = ErrClosed
-	}
+	t.stopped = true
 	t.owner.finish()
 }

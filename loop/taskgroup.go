@@ -104,7 +104,7 @@ func SpawnIn[T any](g *TaskGroup, body func(co *Coro) (T, error)) *Task[T] {
 	if body == nil {
 		panic("loop: SpawnIn: nil body")
 	}
-	return spawnIn(g, "SpawnIn", body)
+	return spawnIn[T](g, "SpawnIn", body)
 }
 
 // Go is SpawnIn for a child that returns only an error, as errgroup's Go
@@ -120,18 +120,18 @@ func (g *TaskGroup) Go(body func(co *Coro) error) *Task[struct{}] {
 	if body == nil {
 		panic("loop: TaskGroup.Go: nil body")
 	}
-	return spawnIn(g, "TaskGroup.Go", errBody(body))
+	return spawnIn[struct{}](g, "TaskGroup.Go", body)
 }
 
 // spawnIn is SpawnIn for the method op.
-func spawnIn[T any](g *TaskGroup, op string, body func(co *Coro) (T, error)) *Task[T] {
+func spawnIn[T any](g *TaskGroup, op string, body any) *Task[T] {
 	switch {
 	case g.finished || g.exiting && g.live == 0:
 		panic("loop: " + op + ": the task group is finished")
 	case g.aborting:
 		panic("loop: " + op + ": the task group is shutting down")
 	}
-	t := Spawn(g.l, body)
+	t := spawn[T](g.l, "", body)
 	i := len(g.children)
 	g.children = append(g.children, t)
 	g.live++
