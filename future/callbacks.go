@@ -1,112 +1,39 @@
 package future
 
-// funcs is one done-callback: fn(f), or fn0() for callers that need no
-// argument (tasks waking up).
-type funcs[T any] struct {
-	fn  func(*Future[T])
-	fn0 func()
-}
+import "unsafe"
 
-func (c funcs[T]) live() bool { return c.fn != nil || c.fn0 != nil }
+// The done-callback list. Callback 0 is inline in the core (first, with
+// firstNoArg in state), the others are in extra.more. A callback is held as
+// a func(): either one that takes no argument (tasks waking up), or a
+// func(*Future[T]) stored through erase, so that the list and the remove
+// funcs do not depend on T.
+//
+// Before completion, callbacks have ids, handed out in order from seq (seq
+// is the last one); callback 0 is only ever the first callback registered,
+// id 1. Removed callbacks are left as holes, trailing holes are dropped, and
+// the list is empty when first is nil and more is empty. At completion every
+// callback is scheduled (schedule), and only those that take the future
+// stay, in order, for fireNext; after it, ids are not needed (nothing can
+// be removed), such callbacks are only appended, and seq is the index of
+// the first one not yet run.
 
 // entry is a done-callback after the first, with its id for removal.
-type entry[T any] struct {
-	funcs[T]
-	id uint32
+type entry struct {
+	fn    func()
+	id    uint32
+	noArg bool
 }
 
-// The done-callback list: entry 0 is inline in the Future (first, firstID),
-// the others in extra.more. Before completion, removed entries are left as
-// holes, and seq is the last id handed out. At completion every callback is
-// scheduled (schedule), and only those that take the future stay, for
-// fireNext; after it, ids are not needed (nothing can be removed), such
-// entries are only appended, and seq is the index of the first one not yet
-// run.
-
-func (f *Future[T]) entryAt(i int32) (*funcs[T], uint32) {
-	if i == 0 {
-		return &f.first, f.firstID
-	}
-	e := &f.x.more[i-1]
-	return &e.funcs, e.id
+// erase returns fn as the func() the list holds. Both funcs are one pointer
+// to a func value, so the conversion keeps its memory layout; typed turns
+// it back before it is called.
+func erase[T any](fn func(*Future[T])) func() {
+	return *(*func())(unsafe.Pointer(&fn))
 }
 
-func (f *Future[T]) add(c funcs[T], id uint32) {
-	if f.n == 0 {
-		f.first, f.firstID = c, id
-	} else {
-		x := f.ext()
-		x.more = append(x.more, entry[T]{c, id})
-	}
-	f.n++
-}
-
-// remove clears the entry with the given id; it reports whether there was one.
-func (f *Future[T]) remove(id uint32) bool {
-	for i := int32(0); i < f.n; i++ {
-		if c, cid := f.entryAt(i); cid == id && c.live() {
-			*c = funcs[T]{}
-			f.trimTail()
-			return true
-		}
-	}
-	return false
-}
-
-// trimTail drops holes at the end of the list.
-func (f *Future[T]) trimTail() {
-	n := f.n
-	for n > 0 {
-		if c, _ := f.entryAt(n - 1); c.live() {
-			break
-		}
-		n--
-	}
-	f.truncate(n)
-}
-
-// schedule schedules every callback at completion, in registration order:
-// one that needs no argument as it is, one that takes the future through
-// fireNext. Only the latter stay in the list, in order, for fireNext to pop.
-func (f *Future[T]) schedule() {
-	k := int32(0)
-	for i := int32(0); i < f.n; i++ {
-		c, _ := f.entryAt(i)
-		v := *c
-		*c = funcs[T]{}
-		switch {
-		case v.fn0 != nil:
-			f.s.CallSoon(v.fn0)
-		case v.fn != nil:
-			d, _ := f.entryAt(k)
-			*d = v
-			k++
-			f.s.CallSoonArg(fireNext, f)
-		}
-	}
-	f.truncate(k)
-}
-
-// truncate keeps the first n entries.
-func (f *Future[T]) truncate(n int32) {
-	f.n = n
-	if f.x != nil {
-		f.x.more = f.x.more[:max(n-1, 0)]
-	}
-}
-
-// pop returns the next callback to run and clears its entry.
-func (f *Future[T]) pop() funcs[T] {
-	next := int32(f.seq)
-	c, _ := f.entryAt(next)
-	v := *c
-	*c = funcs[T]{}
-	if next++; next == f.n {
-		next = 0
-		f.truncate(0)
-	}
-	f.seq = uint32(next)
-	return v
+// typed returns the func(*Future[T]) that erase made fn from.
+func typed[T any](fn func()) func(*Future[T]) {
+	return *(*func(*Future[T]))(unsafe.Pointer(&fn))
 }
 
 // AddDoneCallback is asyncio's add_done_callback: fn(f) will be scheduled
@@ -118,8 +45,7 @@ func (f *Future[T]) pop() funcs[T] {
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 	checkLoop(f.s, "Future.AddDoneCallback")
-	id := f.addCallback(funcs[T]{fn: fn})
-	return func() bool { return f.removeCallback(id) }
+	return f.removal(f.addCallback(erase(fn), false, f))
 }
 
 // AddDoneFunc is AddDoneCallback for a callback that does not need the
@@ -128,34 +54,13 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneFunc(fn func()) (remove func() bool) {
 	checkLoop(f.s, "Future.AddDoneFunc")
-	id := f.addCallback(funcs[T]{fn0: fn})
-	return func() bool { return f.removeCallback(id) }
+	return f.removal(f.addCallback(fn, true, f))
 }
 
-func (f *Future[T]) addCallback(c funcs[T]) uint32 {
-	if !c.live() {
-		panic("future: nil done-callback")
-	}
-	if f.state.Load() != statePending {
-		if c.fn0 != nil {
-			f.s.CallSoon(c.fn0)
-		} else {
-			f.add(c, 0)
-			f.s.CallSoonArg(fireNext, f)
-		}
-		return 0
-	}
-	f.seq++
-	f.add(c, f.seq)
-	return f.seq
-}
-
-func (f *Future[T]) removeCallback(id uint32) bool {
-	if f.state.Load() != statePending {
-		return false
-	}
-	return f.remove(id)
-}
+// fireNext runs the next done-callback that takes the future. Completion
+// schedules one fireNext per such callback (schedule), so each callback is
+// a handle of its own, in registration order.
+func (f *Future[T]) fireNext() { typed[T](f.pop())(f) }
 
 // firer is a future whose next done-callback can be run; fireNext reaches a
 // Future[T] through it without knowing T, and so without a closure.
@@ -163,7 +68,189 @@ type firer interface{ fireNext() }
 
 func fireNext(f any) { f.(firer).fireNext() }
 
-// fireNext runs the next done-callback that takes the future. Completion
-// schedules one fireNext per such callback (schedule), so each callback is
-// a handle of its own, in registration order.
-func (f *Future[T]) fireNext() { f.pop().fn(f) }
+// addCallback registers fn (a func() if noArg, else an erased
+// func(*Future[T])) and returns its id, or 0 if f is done: then fn is
+// scheduled now, through fireNext on f unless noArg.
+func (c *core) addCallback(fn func(), noArg bool, f any) uint32 {
+	if fn == nil {
+		panic("future: nil done-callback")
+	}
+	if c.status() != statePending {
+		if noArg {
+			c.s.CallSoon(fn)
+		} else {
+			c.add(fn, false, 0)
+			c.s.CallSoonArg(fireNext, f)
+		}
+		return 0
+	}
+	if c.seq++; c.seq == 0 {
+		c.seq = 2 // ids 0 and 1 have their own meaning
+	}
+	c.add(fn, noArg, c.seq)
+	return c.seq
+}
+
+// removal returns the remove func of the callback with the given id. It
+// holds c, not the future, so it carries nothing of T: 16 bytes for the
+// first callback, whose id is implied.
+func (c *core) removal(id uint32) func() bool {
+	switch id {
+	case 0:
+		return removedAlready
+	case 1:
+		return func() bool { return c.removeCallback(1) }
+	}
+	return func() bool { return c.removeCallback(id) }
+}
+
+// removedAlready is the remove func of a callback added to a done future.
+func removedAlready() bool { return false }
+
+func (c *core) removeCallback(id uint32) bool {
+	if c.status() != statePending {
+		return false
+	}
+	return c.remove(id)
+}
+
+// len returns the number of callbacks in the list, holes included.
+func (c *core) len() int {
+	if c.x != nil && len(c.x.more) > 0 {
+		return len(c.x.more) + 1
+	}
+	if c.first != nil {
+		return 1
+	}
+	return 0
+}
+
+// setFirst makes fn callback 0.
+func (c *core) setFirst(fn func(), noArg bool) {
+	c.first = fn
+	if st := c.state.Load(); (st&firstNoArg != 0) != noArg {
+		c.state.Store(st ^ firstNoArg)
+	}
+}
+
+// take returns callback i and leaves a hole in its place.
+func (c *core) take(i int) (fn func(), noArg bool) {
+	if i == 0 {
+		fn, noArg = c.first, c.state.Load()&firstNoArg != 0
+		c.first = nil
+		return fn, noArg
+	}
+	e := &c.x.more[i-1]
+	fn, noArg = e.fn, e.noArg
+	*e = entry{}
+	return fn, noArg
+}
+
+// add appends a callback with the given id. Slot 0 takes the first callback
+// of a pending future (id 1), or that of an empty list once done (id 0);
+// any other goes to more, after slot 0 even if it is a hole.
+func (c *core) add(fn func(), noArg bool, id uint32) {
+	if id <= 1 && c.len() == 0 {
+		c.setFirst(fn, noArg)
+		return
+	}
+	x := c.ext()
+	x.more = append(x.more, entry{fn, id, noArg})
+}
+
+// remove clears the callback with the given id; it reports whether there
+// was one.
+func (c *core) remove(id uint32) bool {
+	if id == 1 {
+		if c.first == nil {
+			return false
+		}
+		c.first = nil
+		c.trimTail()
+		return true
+	}
+	if c.x == nil {
+		return false
+	}
+	for i := range c.x.more {
+		if e := &c.x.more[i]; e.id == id && e.fn != nil {
+			*e = entry{}
+			c.trimTail()
+			return true
+		}
+	}
+	return false
+}
+
+// trimTail drops holes at the end of more; the list is then empty if slot 0
+// is a hole too.
+func (c *core) trimTail() {
+	if c.x == nil {
+		return
+	}
+	m := c.x.more
+	k := len(m)
+	for k > 0 && m[k-1].fn == nil {
+		k--
+	}
+	c.x.more = m[:k]
+}
+
+// schedule schedules every callback at completion, in registration order:
+// one that needs no argument as it is, one that takes the future f through
+// fireNext. Only the latter stay in the list, in order, for fireNext to pop.
+func (c *core) schedule(f any) {
+	if c.x == nil || len(c.x.more) == 0 {
+		switch fn := c.first; {
+		case fn == nil:
+		case c.state.Load()&firstNoArg != 0:
+			c.first = nil
+			c.s.CallSoon(fn)
+		default:
+			c.s.CallSoonArg(fireNext, f)
+		}
+		return
+	}
+	n := c.len()
+	k := 0
+	for i := range n {
+		fn, noArg := c.take(i)
+		switch {
+		case fn == nil:
+		case noArg:
+			c.s.CallSoon(fn)
+		default:
+			if k == 0 {
+				c.setFirst(fn, false)
+			} else {
+				c.x.more[k-1] = entry{fn: fn}
+			}
+			k++
+			c.s.CallSoonArg(fireNext, f)
+		}
+	}
+	c.truncate(k)
+}
+
+// truncate keeps the first n callbacks, which are live.
+func (c *core) truncate(n int) {
+	if n == 0 {
+		c.first = nil
+	}
+	if c.x != nil {
+		c.x.more = c.x.more[:max(n-1, 0)]
+	}
+}
+
+// pop returns the next callback to run once f is done, and clears it.
+func (c *core) pop() func() {
+	next := int(c.seq)
+	n := c.len()
+	fn, _ := c.take(next)
+	if next++; next == n {
+		next = 0
+		c.truncate(0)
+	}
+	c.seq = uint32(next)
+	return fn
+}

@@ -8,11 +8,15 @@ import (
 	"github.com/aio-go/aio/internal/hooks"
 )
 
-// Future states.
+// Future states, in the low bits of core.state.
 const (
 	statePending uint32 = iota
 	stateDone
 	stateCancelled
+
+	// firstNoArg is set in core.state while the first done-callback is a
+	// func() rather than a func(*Future[T]) (see callbacks.go).
+	firstNoArg uint32 = 4
 )
 
 // Future is asyncio's Future, typed: a result of type T (or an error) that
@@ -28,26 +32,30 @@ const (
 // goroutine. Done, Cancelled and Wait are safe for concurrent use by
 // multiple goroutines; so are Result and Err once Done reports true.
 type Future[T any] struct {
-	// Pointers first, so that the collector scans less of a future.
-	s       Scheduler
-	first   funcs[T]  // done-callbacks: the first inline, the others in x (see callbacks.go)
-	x       *extra[T] // rarely used fields
-	value   T
-	state   atomic.Uint32
-	n       int32
-	seq     uint32
-	firstID uint32
+	core
+	value T
 }
 
-// extra holds the fields most futures never need: a future that succeeds
-// with at most one callback takes 64 bytes (for a word-sized T); one that
-// needs extra, 64 more.
-type extra[T any] struct {
+// core is the part of a future that does not depend on its result type:
+// the loop, the done-callbacks and the state. A future that succeeds with
+// at most one callback takes 48 bytes (for a word-sized T); one that needs
+// extra, 64 more.
+type core struct {
+	// Pointers first, so that the collector scans less of a future.
+	s     Scheduler
+	first func()        // done-callbacks: the first inline, the others in x (see callbacks.go)
+	x     *extra        // rarely used fields
+	state atomic.Uint32 // a state, and firstNoArg
+	seq   uint32
+}
+
+// extra holds the fields most futures never need.
+type extra struct {
 	// err is the error f completed with (SetError's in a *trackedError).
 	// While f is pending it is nil, or errOwned if f is owned (Own): the
 	// two never coexist, so they share the slot.
 	err      error
-	more     []entry[T]
+	more     []entry
 	name     namer
 	onCancel func(cause error) bool
 }
@@ -69,7 +77,7 @@ func New[T any](s Scheduler) *Future[T] {
 	if s == nil {
 		panic("future: New with a nil Scheduler")
 	}
-	return &Future[T]{s: s}
+	return &Future[T]{core: core{s: s}}
 }
 
 // Scheduler returns the loop the future is bound to: asyncio's get_loop.
@@ -86,7 +94,7 @@ func (f *Future[T]) SetResult(v T) bool {
 	if f.x != nil || hooks.Debugging.Load() != 0 {
 		f.checkSet("Future.SetResult", "SetResult")
 	}
-	if f.state.Load() != statePending {
+	if f.status() != statePending {
 		return false
 	}
 	f.value = v
@@ -108,7 +116,7 @@ func (f *Future[T]) SetError(err error) bool {
 	if err == nil {
 		panic("future: SetError(nil)")
 	}
-	if f.state.Load() != statePending {
+	if f.status() != statePending {
 		return false
 	}
 	f.checkOwned("SetError")
@@ -149,7 +157,7 @@ func (f *Future[T]) CancelWithCause(cause error) bool {
 }
 
 func (f *Future[T]) cancel(cause error) bool {
-	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
+	if f.x != nil && f.x.onCancel != nil && f.status() == statePending {
 		return f.x.onCancel(cause)
 	}
 	return f.cancelNow(cause)
@@ -158,7 +166,7 @@ func (f *Future[T]) cancel(cause error) bool {
 // cancelNow cancels f even if onCancel is set (hooks.Future.CancelNow).
 func (f *Future[T]) cancelNow(cause error) bool {
 	f.retrieved()
-	if f.state.Load() != statePending {
+	if f.status() != statePending {
 		return false
 	}
 	f.ext().err = Cancelled(cause)
@@ -170,12 +178,12 @@ func (f *Future[T]) cancelNow(cause error) bool {
 // an error, or cancelled).
 //
 // Safe for concurrent use by multiple goroutines.
-func (f *Future[T]) Done() bool { return f.state.Load() != statePending }
+func (f *Future[T]) Done() bool { return f.status() != statePending }
 
 // Cancelled is asyncio's cancelled: it reports whether f was cancelled.
 //
 // Safe for concurrent use by multiple goroutines.
-func (f *Future[T]) Cancelled() bool { return f.state.Load() == stateCancelled }
+func (f *Future[T]) Cancelled() bool { return f.status() == stateCancelled }
 
 // Result is asyncio's result: the value and error f completed with. For a
 // pending future it returns ErrInvalidState; for a cancelled one an error
@@ -183,7 +191,7 @@ func (f *Future[T]) Cancelled() bool { return f.state.Load() == stateCancelled }
 //
 // Must be called on the loop goroutine, unless Done has reported true.
 func (f *Future[T]) Result() (T, error) {
-	switch f.state.Load() {
+	switch f.status() {
 	case statePending:
 		var zero T
 		return zero, ErrInvalidState
@@ -219,7 +227,7 @@ func (n fixedName) Name() string { return string(n) }
 func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
 
 // String describes f: its name (or type) and state.
-func (f *Future[T]) String() string { return f.describe(f.state.Load()) }
+func (f *Future[T]) String() string { return f.describe(f.status()) }
 
 func (f *Future[T]) describe(state uint32) string {
 	name := ""
@@ -253,12 +261,15 @@ func (f *Future[T]) error() error {
 	return f.x.err
 }
 
-func (f *Future[T]) ext() *extra[T] {
-	if f.x == nil {
-		f.x = new(extra[T])
+func (c *core) ext() *extra {
+	if c.x == nil {
+		c.x = new(extra)
 	}
-	return f.x
+	return c.x
 }
+
+// status returns the state: statePending, stateDone or stateCancelled.
+func (c *core) status() uint32 { return c.state.Load() &^ firstNoArg }
 
 // checkLoop asks the loop, while a loop is in debug mode, whether the caller
 // may run op, loop-only code, now (hooks.Loop.Check). Otherwise it costs
@@ -289,7 +300,7 @@ func (f *Future[T]) checkOwned(op string) {
 // debug mode), then the owner's, for a pending future.
 func (f *Future[T]) checkSet(loopOp, op string) {
 	checkLoop(f.s, loopOp)
-	if f.state.Load() == statePending {
+	if f.status() == statePending {
 		f.checkOwned(op)
 	}
 }
@@ -310,7 +321,7 @@ func (f *Future[T]) retrieved() {
 
 // complete records the new state and schedules every done-callback.
 func (f *Future[T]) complete(state uint32) {
-	f.state.Store(state)
+	f.state.Store(state | f.state.Load()&firstNoArg)
 	f.seq = 0
-	f.schedule()
+	f.schedule(f)
 }

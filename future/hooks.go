@@ -69,7 +69,7 @@ func (f *Future[T]) namer() any {
 }
 
 // onDone is AddDoneFunc without a way to remove fn; it allocates nothing.
-func (f *Future[T]) onDone(fn func()) { f.addCallback(funcs[T]{fn0: fn}) }
+func (f *Future[T]) onDone(fn func()) { f.addCallback(fn, true, f) }
 
 // onDoneCallback is AddDoneCallback without a way to remove fn, which must
 // be a func(*Future[T]); it allocates nothing.
@@ -78,13 +78,13 @@ func (f *Future[T]) onDoneCallback(fn any) {
 	if !ok {
 		panic(fmt.Sprintf("future: OnDoneCallback with a %T for a %T", fn, f))
 	}
-	f.addCallback(funcs[T]{fn: g})
+	f.addCallback(erase(g), false, f)
 }
 
 // setOwned marks a pending f as owned, or no longer owned: while it is,
 // SetResult and SetError panic. Owning a done future changes nothing.
 func (f *Future[T]) setOwned(owned bool) {
-	if f.state.Load() != statePending {
+	if f.status() != statePending {
 		return
 	}
 	switch x := f.x; {
