@@ -44,8 +44,9 @@ func typed[T any](fn func()) func(*Future[T]) {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
-	checkLoop(f.s, "Future.AddDoneCallback")
-	return f.removal(f.addCallback(erase(fn), false, f))
+	c := &f.core
+	id := call(addCallbackChecked, c, erase(fn), f)
+	return func() bool { return c.removeCallback(id) }
 }
 
 // AddDoneFunc is AddDoneCallback for a callback that does not need the
@@ -53,8 +54,30 @@ func (f *Future[T]) AddDoneCallback(fn func(*Future[T])) (remove func() bool) {
 //
 // Must be called on the loop goroutine.
 func (f *Future[T]) AddDoneFunc(fn func()) (remove func() bool) {
-	checkLoop(f.s, "Future.AddDoneFunc")
-	return f.removal(f.addCallback(fn, true, f))
+	c := &f.core
+	id := call(addFuncChecked, c, fn, f)
+	return func() bool { return c.removeCallback(id) }
+}
+
+// call returns add(c, fn, f). AddDoneCallback and AddDoneFunc call their
+// out-of-line part through it because the inliner counts a call of a func
+// parameter as cheap: so they are inlined, and the remove func of a caller
+// that drops it is never allocated.
+func call(add func(*core, func(), any) uint32, c *core, fn func(), f any) uint32 {
+	return add(c, fn, f)
+}
+
+// addCallbackChecked is AddDoneCallback's work: the loop's check, then
+// addCallback of a func(*Future[T]) erased as fn.
+func addCallbackChecked(c *core, fn func(), f any) uint32 {
+	checkLoop(c.s, "Future.AddDoneCallback")
+	return c.addCallback(fn, false, f)
+}
+
+// addFuncChecked is AddDoneFunc's work.
+func addFuncChecked(c *core, fn func(), f any) uint32 {
+	checkLoop(c.s, "Future.AddDoneFunc")
+	return c.addCallback(fn, true, f)
 }
 
 // fireNext runs the next done-callback that takes the future. Completion
@@ -91,22 +114,7 @@ func (c *core) addCallback(fn func(), noArg bool, f any) uint32 {
 	return c.seq
 }
 
-// removal returns the remove func of the callback with the given id. It
-// holds c, not the future, so it carries nothing of T: 16 bytes for the
-// first callback, whose id is implied.
-func (c *core) removal(id uint32) func() bool {
-	switch id {
-	case 0:
-		return removedAlready
-	case 1:
-		return func() bool { return c.removeCallback(1) }
-	}
-	return func() bool { return c.removeCallback(id) }
-}
-
-// removedAlready is the remove func of a callback added to a done future.
-func removedAlready() bool { return false }
-
+// removeCallback is the remove func of the callback with the given id.
 func (c *core) removeCallback(id uint32) bool {
 	if c.status() != statePending {
 		return false

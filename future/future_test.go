@@ -388,6 +388,24 @@ func TestOnDoneCallbackAllocs(t *testing.T) {
 	assert.Equal(t, 1.0, allocs)
 }
 
+// TestAddDoneCallbackAllocs: AddDoneCallback and AddDoneFunc are inlined,
+// so the remove func of a caller that drops it is not allocated: a future
+// with a callback is a single allocation.
+func TestAddDoneCallbackAllocs(t *testing.T) {
+	l := loop.New()
+	defer l.Close()
+	fn := func(*future.Future[int]) {}
+	allocs := testing.AllocsPerRun(100, func() {
+		future.New[int](l).AddDoneCallback(fn)
+	})
+	assert.Equal(t, 1.0, allocs, "AddDoneCallback")
+	fn0 := func() {}
+	allocs = testing.AllocsPerRun(100, func() {
+		future.New[int](l).AddDoneFunc(fn0)
+	})
+	assert.Equal(t, 1.0, allocs, "AddDoneFunc")
+}
+
 // TestWait covers Wait from goroutines other than the loop's: it blocks
 // until the future is done and returns its outcome (the loop runs on the
 // test goroutine meanwhile).
