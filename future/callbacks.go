@@ -3,19 +3,26 @@ package future
 import "unsafe"
 
 // The done-callback list. Callback 0 is inline in the core (first, with
-// firstNoArg in state), the others are in extra.more. A callback is held as
+// firstNoArg in seq), the others are in extra.more. A callback is held as
 // a func(): either one that takes no argument (tasks waking up), or a
 // func(*Future[T]) stored through erase, so that the list and the remove
 // funcs do not depend on T.
 //
-// Before completion, callbacks have ids, handed out in order from seq (seq
-// is the last one); callback 0 is only ever the first callback registered,
-// id 1. Removed callbacks are left as holes, trailing holes are dropped, and
-// the list is empty when first is nil and more is empty. At completion every
-// callback is scheduled (schedule), and only those that take the future
-// stay, in order, for fireNext; after it, ids are not needed (nothing can
-// be removed), such callbacks are only appended, and seq is the index of
-// the first one not yet run.
+// Before completion, callbacks have ids, handed out in order (the idMask
+// bits of seq are the last one); callback 0 is only ever the first callback
+// registered, id 1. Removed callbacks are left as holes, trailing holes are
+// dropped, and the list is empty when first is nil and more is empty. At
+// completion every callback is scheduled (schedule), and only those that
+// take the future stay, in order, for fireNext; after it, ids are not needed
+// (nothing can be removed), such callbacks are only appended, and seq is the
+// index of the first one not yet run.
+
+// The bits of seq: firstNoArg is set while callback 0 is a func() rather
+// than a func(*Future[T]); the others are an id or an index.
+const (
+	firstNoArg uint32 = 1 << 31
+	idMask            = firstNoArg - 1
+)
 
 // entry is a done-callback after the first, with its id for removal.
 type entry struct {
@@ -98,7 +105,7 @@ func (c *core) addCallback(fn func(), noArg bool, f any) uint32 {
 	if fn == nil {
 		panic("future: nil done-callback")
 	}
-	if c.status() != statePending {
+	if c.state.Load() != statePending {
 		if noArg {
 			c.s.CallSoon(fn)
 		} else {
@@ -107,16 +114,18 @@ func (c *core) addCallback(fn func(), noArg bool, f any) uint32 {
 		}
 		return 0
 	}
-	if c.seq++; c.seq == 0 {
-		c.seq = 2 // ids 0 and 1 have their own meaning
+	id := c.seq&idMask + 1
+	if id > idMask {
+		id = 2 // ids 0 and 1 have their own meaning
 	}
-	c.add(fn, noArg, c.seq)
-	return c.seq
+	c.seq = c.seq&firstNoArg | id
+	c.add(fn, noArg, id)
+	return id
 }
 
 // removeCallback is the remove func of the callback with the given id.
 func (c *core) removeCallback(id uint32) bool {
-	if c.status() != statePending {
+	if c.state.Load() != statePending {
 		return false
 	}
 	return c.remove(id)
@@ -136,15 +145,16 @@ func (c *core) len() int {
 // setFirst makes fn callback 0.
 func (c *core) setFirst(fn func(), noArg bool) {
 	c.first = fn
-	if st := c.state.Load(); (st&firstNoArg != 0) != noArg {
-		c.state.Store(st ^ firstNoArg)
+	c.seq &^= firstNoArg
+	if noArg {
+		c.seq |= firstNoArg
 	}
 }
 
 // take returns callback i and leaves a hole in its place.
 func (c *core) take(i int) (fn func(), noArg bool) {
 	if i == 0 {
-		fn, noArg = c.first, c.state.Load()&firstNoArg != 0
+		fn, noArg = c.first, c.seq&firstNoArg != 0
 		c.first = nil
 		return fn, noArg
 	}
@@ -211,7 +221,7 @@ func (c *core) schedule(f any) {
 	if c.x == nil || len(c.x.more) == 0 {
 		switch fn := c.first; {
 		case fn == nil:
-		case c.state.Load()&firstNoArg != 0:
+		case c.seq&firstNoArg != 0:
 			c.first = nil
 			c.s.CallSoon(fn)
 		default:

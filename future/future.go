@@ -8,15 +8,11 @@ import (
 	"github.com/aio-go/aio/internal/hooks"
 )
 
-// Future states, in the low bits of core.state.
+// Future states.
 const (
 	statePending uint32 = iota
 	stateDone
 	stateCancelled
-
-	// firstNoArg is set in core.state while the first done-callback is a
-	// func() rather than a func(*Future[T]) (see callbacks.go).
-	firstNoArg uint32 = 4
 )
 
 // Future is asyncio's Future, typed: a result of type T (or an error) that
@@ -43,10 +39,10 @@ type Future[T any] struct {
 type core struct {
 	// Pointers first, so that the collector scans less of a future.
 	s     Scheduler
-	first func()        // done-callbacks: the first inline, the others in x (see callbacks.go)
-	x     *extra        // rarely used fields
-	state atomic.Uint32 // a state, and firstNoArg
-	seq   uint32
+	first func() // done-callbacks: the first inline, the others in x (see callbacks.go)
+	x     *extra // rarely used fields
+	state atomic.Uint32
+	seq   uint32 // callback ids, and firstNoArg (see callbacks.go)
 }
 
 // extra holds the fields most futures never need.
@@ -94,7 +90,7 @@ func (f *Future[T]) SetResult(v T) bool {
 	if f.x != nil || hooks.Debugging.Load() != 0 {
 		f.checkSet("Future.SetResult", "SetResult")
 	}
-	if f.status() != statePending {
+	if f.state.Load() != statePending {
 		return false
 	}
 	f.value = v
@@ -116,7 +112,7 @@ func (f *Future[T]) SetError(err error) bool {
 	if err == nil {
 		panic("future: SetError(nil)")
 	}
-	if f.status() != statePending {
+	if f.state.Load() != statePending {
 		return false
 	}
 	f.checkOwned("SetError")
@@ -157,7 +153,7 @@ func (f *Future[T]) CancelWithCause(cause error) bool {
 }
 
 func (f *Future[T]) cancel(cause error) bool {
-	if f.x != nil && f.x.onCancel != nil && f.status() == statePending {
+	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
 		return f.x.onCancel(cause)
 	}
 	return f.cancelNow(cause)
@@ -166,7 +162,7 @@ func (f *Future[T]) cancel(cause error) bool {
 // cancelNow cancels f even if onCancel is set (hooks.Future.CancelNow).
 func (f *Future[T]) cancelNow(cause error) bool {
 	f.retrieved()
-	if f.status() != statePending {
+	if f.state.Load() != statePending {
 		return false
 	}
 	f.ext().err = Cancelled(cause)
@@ -178,12 +174,12 @@ func (f *Future[T]) cancelNow(cause error) bool {
 // an error, or cancelled).
 //
 // Safe for concurrent use by multiple goroutines.
-func (f *Future[T]) Done() bool { return f.status() != statePending }
+func (f *Future[T]) Done() bool { return f.state.Load() != statePending }
 
 // Cancelled is asyncio's cancelled: it reports whether f was cancelled.
 //
 // Safe for concurrent use by multiple goroutines.
-func (f *Future[T]) Cancelled() bool { return f.status() == stateCancelled }
+func (f *Future[T]) Cancelled() bool { return f.state.Load() == stateCancelled }
 
 // Result is asyncio's result: the value and error f completed with. For a
 // pending future it returns ErrInvalidState; for a cancelled one an error
@@ -191,7 +187,7 @@ func (f *Future[T]) Cancelled() bool { return f.status() == stateCancelled }
 //
 // Must be called on the loop goroutine, unless Done has reported true.
 func (f *Future[T]) Result() (T, error) {
-	switch f.status() {
+	switch f.state.Load() {
 	case statePending:
 		var zero T
 		return zero, ErrInvalidState
@@ -227,7 +223,7 @@ func (n fixedName) Name() string { return string(n) }
 func (f *Future[T]) SetName(name string) { f.ext().name = fixedName(name) }
 
 // String describes f: its name (or type) and state.
-func (f *Future[T]) String() string { return f.describe(f.status()) }
+func (f *Future[T]) String() string { return f.describe(f.state.Load()) }
 
 func (f *Future[T]) describe(state uint32) string {
 	name := ""
@@ -268,9 +264,6 @@ func (c *core) ext() *extra {
 	return c.x
 }
 
-// status returns the state: statePending, stateDone or stateCancelled.
-func (c *core) status() uint32 { return c.state.Load() &^ firstNoArg }
-
 // checkLoop asks the loop, while a loop is in debug mode, whether the caller
 // may run op, loop-only code, now (hooks.Loop.Check). Otherwise it costs
 // one atomic load.
@@ -300,7 +293,7 @@ func (f *Future[T]) checkOwned(op string) {
 // debug mode), then the owner's, for a pending future.
 func (f *Future[T]) checkSet(loopOp, op string) {
 	checkLoop(f.s, loopOp)
-	if f.status() == statePending {
+	if f.state.Load() == statePending {
 		f.checkOwned(op)
 	}
 }
@@ -321,7 +314,7 @@ func (f *Future[T]) retrieved() {
 
 // complete records the new state and schedules every done-callback.
 func (f *Future[T]) complete(state uint32) {
-	f.state.Store(state | f.state.Load()&firstNoArg)
-	f.seq = 0
+	f.state.Store(state)
 	f.schedule(f)
+	f.seq = 0
 }

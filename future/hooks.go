@@ -84,7 +84,7 @@ func (f *Future[T]) onDoneCallback(fn any) {
 // setOwned marks a pending f as owned, or no longer owned: while it is,
 // SetResult and SetError panic. Owning a done future changes nothing.
 func (f *Future[T]) setOwned(owned bool) {
-	if f.status() != statePending {
+	if f.state.Load() != statePending {
 		return
 	}
 	switch x := f.x; {
