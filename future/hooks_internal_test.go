@@ -119,7 +119,7 @@ func TestOwnedCancelGoesThroughOnCancel(t *testing.T) {
 }
 
 // TestOwnedFits: ownership takes no room of its own: a future and its extra
-// stay in the 64-byte size class (see TestSizes).
+// stay in their size classes (see TestSizes).
 func TestOwnedFits(t *testing.T) {
 	f := New[int](&fakeScheduler{})
 	hooks.Future.Own(f)
