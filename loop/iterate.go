@@ -102,14 +102,7 @@ func (l *Loop) collect() {
 		l.drainRemote()
 	}
 	if l.timers.Len() > 0 {
-		now := l.nanotime()
-		for {
-			s, ok := l.timers.PopDue(now)
-			if !ok {
-				break
-			}
-			l.ready.PushTimer(s)
-		}
+		l.timers.MoveDue(l.nanotime(), &l.ready)
 	}
 }
 

@@ -43,7 +43,7 @@ type Heap struct {
 	// hooks.Loop.Check in debug mode: the loop.
 	Owner any
 
-	es        []entry
+	es        entries
 	seq       uint32
 	cancelled int
 	notes     map[*Slot]any // debug information of some timers (PushNote)
@@ -51,7 +51,7 @@ type Heap struct {
 }
 
 // Len returns the number of timers in the heap, cancelled ones included.
-func (h *Heap) Len() int { return len(h.es) }
+func (h *Heap) Len() int { return h.es.n }
 
 // Cancelled returns the number of cancelled timers still in the heap.
 func (h *Heap) Cancelled() int { return h.cancelled }
@@ -66,8 +66,8 @@ func (h *Heap) Push(when int64, fn func()) Handle {
 		h.own.h = h
 	}
 	s := &Slot{fn: fn, o: &h.own, when: when, seq: h.seq, inHeap: true}
-	h.es = append(h.es, entry{when: when, s: s})
-	h.up(len(h.es) - 1)
+	h.es.push(entry{when: when, s: s})
+	h.up(h.es.n - 1)
 	return Handle{s: s}
 }
 
@@ -113,7 +113,10 @@ func (h *Heap) note(s *Slot, note any) {
 // order, when the 32-bit counter runs out: relative order, and so the heap,
 // is unchanged.
 func (h *Heap) renumber() {
-	order := slices.Clone(h.es)
+	order := make([]entry, 0, h.es.n)
+	for i := range h.es.n {
+		order = append(order, *h.es.at(i))
+	}
 	slices.SortFunc(order, func(a, b entry) int {
 		if a.less(b) {
 			return -1
@@ -130,20 +133,48 @@ func (h *Heap) renumber() {
 // cancelled timers from the head; ok is false if there is none.
 func (h *Heap) Next() (when int64, ok bool) {
 	h.dropCancelledHead()
-	if len(h.es) == 0 {
+	if h.es.n == 0 {
 		return 0, false
 	}
-	return h.es[0].when, true
+	return h.es.at(0).when, true
 }
 
 // PopDue removes and returns the earliest live timer if its deadline is not
 // after now.
 func (h *Heap) PopDue(now int64) (*Slot, bool) {
 	h.dropCancelledHead()
-	if len(h.es) == 0 || h.es[0].when > now {
+	if h.es.n == 0 || h.es.at(0).when > now {
 		return nil, false
 	}
 	return h.pop(), true
+}
+
+// MoveDue moves every live timer whose deadline is not after now to q, in
+// the order they are due, as asyncio's _run_once moves them to _ready, and
+// returns how many it moved.
+//
+// The heap is sifted without reading the timers themselves: a batch of
+// due timers is taken first, and their states are read after, so that
+// the reads of timers the cache does not hold overlap.
+func (h *Heap) MoveDue(now int64, q *Queue) int {
+	var batch [64]*Slot
+	moved := 0
+	for h.es.n > 0 && h.es.at(0).when <= now {
+		k := 0
+		for k < len(batch) && h.es.n > 0 && h.es.at(0).when <= now {
+			batch[k] = h.pop()
+			k++
+		}
+		for _, s := range batch[:k] {
+			if s.state != pending {
+				h.cancelled--
+				continue
+			}
+			q.PushTimer(s)
+			moved++
+		}
+	}
+	return moved
 }
 
 // Purge is the start of asyncio's _run_once: rebuild the heap without its
@@ -159,50 +190,50 @@ func (h *Heap) Purge() {
 // timers dropped.
 func (h *Heap) Clear() int {
 	live := 0
-	for _, e := range h.es {
-		if e.s.state == pending {
+	for i := range h.es.n {
+		s := h.es.at(i).s
+		if s.state == pending {
 			live++
-			e.s.state = done
+			s.state = done
 		}
-		e.s.inHeap = false
-		e.s.fn = nil
+		s.inHeap = false
+		s.fn = nil
 		if h.notes != nil {
-			delete(h.notes, e.s)
+			delete(h.notes, s)
 		}
 	}
-	h.es, h.cancelled = nil, 0
+	h.es, h.cancelled = entries{}, 0
 	return live
 }
 
 func (h *Heap) dropCancelledHead() {
-	for len(h.es) > 0 && h.es[0].s.state != pending {
+	for h.es.n > 0 && h.es.at(0).s.state != pending {
 		h.pop()
 		h.cancelled--
 	}
 }
 
 func (h *Heap) maybeCompact() bool {
-	n := len(h.es)
+	n := h.es.n
 	if n <= minCompact || 4*h.cancelled <= n {
 		return false
 	}
-	live := h.es[:0]
-	for _, e := range h.es {
+	live := 0
+	for i := range n {
+		e := h.es.at(i)
 		if e.s.state == pending {
-			live = append(live, e)
+			*h.es.at(live) = *e
+			live++
 		} else {
 			e.s.inHeap = false
 		}
 	}
-	clear(h.es[len(live):])
-	if cap(live) > 64 && len(live) < cap(live)/4 {
-		live = append([]entry(nil), live...)
-	}
-	h.es, h.cancelled = live, 0
+	h.es.truncate(live)
+	h.cancelled = 0
 	// Heapify from the last parent; a heap of fewer than two timers has
 	// none, and (0-2)/4 is 0, not -1.
-	if n := len(h.es); n > 1 {
-		for i := (n - 2) / 4; i >= 0; i-- {
+	if live > 1 {
+		for i := (live - 2) / 4; i >= 0; i-- {
 			h.down(i)
 		}
 	}
@@ -211,12 +242,11 @@ func (h *Heap) maybeCompact() bool {
 
 // pop removes the head timer from a non-empty heap and returns it.
 func (h *Heap) pop() *Slot {
-	es := h.es
-	top := es[0].s
-	last := len(es) - 1
-	es[0] = es[last]
-	es[last] = entry{}
-	h.es = es[:last]
+	head := h.es.at(0)
+	top := head.s
+	last := h.es.n - 1
+	*head = *h.es.at(last)
+	h.es.truncate(last)
 	if last > 0 {
 		h.down(0)
 	}
@@ -225,40 +255,113 @@ func (h *Heap) pop() *Slot {
 }
 
 func (h *Heap) up(i int) {
-	es := h.es
-	e := es[i]
+	es := &h.es
+	e := *es.at(i)
 	for i > 0 {
 		p := (i - 1) / 4
-		if !e.less(es[p]) {
+		pe := es.at(p)
+		if !e.less(*pe) {
 			break
 		}
-		es[i] = es[p]
+		*es.at(i) = *pe
 		i = p
 	}
-	es[i] = e
+	*es.at(i) = e
 }
 
 func (h *Heap) down(i int) {
-	es := h.es
-	n := len(es)
-	e := es[i]
+	es := &h.es
+	n := es.n
+	at := es.at(i)
+	e := *at
 	for {
 		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		m := c
-		end := min(c+4, n)
-		for j := c + 1; j < end; j++ {
-			if es[j].less(es[m]) {
+		kids := es.children(i)
+		m := 0
+		for j := 1; j < len(kids); j++ {
+			if kids[j].less(kids[m]) {
 				m = j
 			}
 		}
-		if !es[m].less(e) {
+		if !kids[m].less(e) {
 			break
 		}
-		es[i] = es[m]
-		i = m
+		*at = kids[m]
+		at = &kids[m]
+		i = c + m
 	}
-	es[i] = e
+	*at = e
+}
+
+// entries holds a heap's entries in pages of pageLen, so that a heap
+// grows and shrinks without copying what it holds: only the first page,
+// while it is the only one, grows as a slice does. Entry i is stored at
+// position i+pad, so that the four children of an entry, at 4i+1 to 4i+4,
+// fill one aligned group of four positions: one page, one cache line.
+type entries struct {
+	pages [][]entry // every page but the first has pageLen positions
+	n     int
+}
+
+const (
+	pageBits = 10
+	pageLen  = 1 << pageBits // positions per page: 16 KiB
+	pad      = 3
+)
+
+// at returns entry i, which must be below n.
+func (es *entries) at(i int) *entry {
+	p := i + pad
+	return &es.pages[p>>pageBits][p&(pageLen-1)]
+}
+
+// children returns the children of entry i, of which there is at least
+// one.
+func (es *entries) children(i int) []entry {
+	p := 4*i + 1 + pad
+	end := min(p+4, es.n+pad)
+	return es.pages[p>>pageBits][p&(pageLen-1) : (end-1)&(pageLen-1)+1]
+}
+
+// push appends e.
+func (es *entries) push(e entry) {
+	p := es.n + pad
+	pg := p >> pageBits
+	switch {
+	case pg == len(es.pages):
+		if pg == 0 {
+			es.pages = append(es.pages, make([]entry, pad+1, 16))
+		} else {
+			es.pages = append(es.pages, make([]entry, pageLen))
+		}
+	case pg == 0 && p == len(es.pages[0]):
+		first := es.pages[0]
+		if len(first) == cap(first) {
+			first = append(make([]entry, 0, min(2*cap(first), pageLen)), first...)
+		}
+		es.pages[0] = first[:p+1]
+	}
+	es.n++
+	*es.at(es.n - 1) = e
+}
+
+// truncate keeps the first n entries. A page no entry uses is kept while
+// the page before it is at least half full, so that a heap whose size goes
+// back and forth across a page boundary does not allocate each time.
+func (es *entries) truncate(n int) {
+	for i := n; i < es.n; i++ {
+		*es.at(i) = entry{}
+	}
+	es.n = n
+	keep := (n+pad-1)>>pageBits + 1
+	if used := (n + pad) & (pageLen - 1); used == 0 || used >= pageLen/2 {
+		keep++
+	}
+	for len(es.pages) > keep {
+		es.pages[len(es.pages)-1] = nil
+		es.pages = es.pages[:len(es.pages)-1]
+	}
 }

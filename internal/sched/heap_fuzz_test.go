@@ -110,7 +110,7 @@ const (
 //	0-3 push one timer      4-5 push a burst of timers
 //	6-7 cancel a live timer 8   cancel any timer ever scheduled
 //	9-10 pop the due timers and run them
-//	11  pop the due timers into a ready queue   12 run the ready queue
+//	11  move the due timers to a ready queue    12 run the ready queue
 //	13  purge               14  cancel a stride of live timers
 //	15  clear (one time in four), else only compare
 func FuzzHeap(f *testing.F) {
@@ -219,17 +219,8 @@ func FuzzHeap(f *testing.F) {
 			case code == 11:
 				now := p.when()
 				want := m.due(now, tReady)
-				n := 0
-				for {
-					s, ok := h.PopDue(now)
-					if !ok {
-						break
-					}
-					ready.PushTimer(s)
-					n++
-				}
-				if n != len(want) {
-					t.Fatalf("op %d: PopDue(%d) returned %d timers, want %d", op, now, n, len(want))
+				if n := h.MoveDue(now, &ready); n != len(want) {
+					t.Fatalf("op %d: MoveDue(%d) moved %d timers, want %d", op, now, n, len(want))
 				}
 				m.ready = append(m.ready, want...)
 			case code == 12:
