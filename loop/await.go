@@ -77,8 +77,14 @@ func Sleep(co *Coro, d time.Duration) error {
 	// does not lend: suspend's work, written out. The frame of Sleep is on
 	// the waiting task's stack between its body's and yield's, and each
 	// resumption reads those frames back from memory that has gone cold
-	// while the other tasks ran: this one is kept small.
-	t.l.CallSoonArg(runStep, t)
+	// while the other tasks ran: this one is kept small, and the next step
+	// is scheduled by runStep, on the loop's stack, once the body has
+	// yielded (again), so that no call goes deeper into the cold stack.
+	if t.l.cfg.debug {
+		t.l.CallSoonArg(runStep, t) // traced from here
+	} else {
+		t.again = true
+	}
 	t.state = taskWaiting
 	if !co.yield(struct{}{}) || t.l.insp != nil && !co.probed() {
 		t.state = taskStopping

@@ -93,6 +93,7 @@ type task struct {
 	cancelling bool  // cancel is cancelling the waiter: a cycle leads back here
 	panicked   bool  // the body panicked: the owner's error is the *PanicError
 	stopped    bool  // Close stopped the task: ErrClosed is the default cause
+	again      bool  // the body yielded in Sleep(0): runStep schedules its next step
 	cancels    int32 // asyncio's cancelling() counter
 	index      int32 // position in the loop's task set, -1 once removed
 
@@ -479,6 +480,10 @@ func runStep(a any) {
 		l.cur.Store(l.goid.Load())
 	}
 	l.curTask = prev
+	if t.again {
+		t.again = false
+		l.pushArg(runStep, t)
+	}
 	if t.returned {
 		if parked {
 			l.parked = append(l.parked, t.c)
