@@ -53,7 +53,7 @@ type extra struct {
 	err      error
 	more     []entry
 	name     namer
-	onCancel func(cause error) bool
+	onCancel func(n any, cause error) bool // called with name (namerAny)
 }
 
 // trackedError is an error set with SetError, with the tracker that reports
@@ -154,7 +154,7 @@ func (f *Future[T]) CancelWithCause(cause error) bool {
 
 func (f *Future[T]) cancel(cause error) bool {
 	if f.x != nil && f.x.onCancel != nil && f.state.Load() == statePending {
-		return f.x.onCancel(cause)
+		return f.x.onCancel(f.x.namerAny(), cause)
 	}
 	return f.cancelNow(cause)
 }
@@ -255,6 +255,14 @@ func (f *Future[T]) error() error {
 		return t.err
 	}
 	return f.x.err
+}
+
+// namerAny returns x.name as an any: nil if there is none.
+func (x *extra) namerAny() any {
+	if x.name == nil {
+		return nil
+	}
+	return x.name
 }
 
 func (c *core) ext() *extra {

@@ -10,7 +10,8 @@ import (
 // through hooks.Future. *Future[T] implements it, and so, by promotion, does
 // every value that embeds one (a *loop.Task[T]): no other type can.
 type plumbing interface {
-	setOnCancel(fn func(cause error) bool)
+	init(s Scheduler)
+	setOnCancel(fn func(n any, cause error) bool)
 	cancelNow(cause error) bool
 	setNamer(n namer)
 	namer() any
@@ -24,7 +25,8 @@ var _ plumbing = (*Future[int])(nil)
 
 func init() {
 	h := &hooks.Future
-	h.OnCancel = func(f any, fn func(cause error) bool) { plumb(f).setOnCancel(fn) }
+	h.Init = func(f any, s any) { plumb(f).init(s.(Scheduler)) }
+	h.OnCancel = func(f any, fn func(n any, cause error) bool) { plumb(f).setOnCancel(fn) }
 	h.CancelNow = func(f any, cause error) bool { return plumb(f).cancelNow(cause) }
 	h.SetNamer = func(f any, n interface{ Name() string }) { plumb(f).setNamer(n) }
 	h.Namer = func(f any) any { return plumb(f).namer() }
@@ -50,10 +52,19 @@ func plumb(f any) plumbing {
 //go:noinline
 func notAFuture(f any) { panic(fmt.Sprintf("future: %T is not a future", f)) }
 
+// init binds f, a zero future, to s: New's work for a future that its
+// owner allocates.
+func (f *Future[T]) init(s Scheduler) {
+	if s == nil || f.s != nil {
+		panic("future: init of a future that is bound already, or with a nil Scheduler")
+	}
+	f.s = s
+}
+
 // setOnCancel replaces what Cancel and CancelWithCause do while f is
-// pending: they call fn and report its result, and fn decides when f is
-// really cancelled (with cancelNow).
-func (f *Future[T]) setOnCancel(fn func(cause error) bool) { f.ext().onCancel = fn }
+// pending: they call fn with f's namer and report its result, and fn
+// decides when f is really cancelled (with cancelNow).
+func (f *Future[T]) setOnCancel(fn func(n any, cause error) bool) { f.ext().onCancel = fn }
 
 // setNamer makes f take its name from n, when a log or report needs it: a
 // task's future is named after the task without formatting the name when
@@ -62,10 +73,10 @@ func (f *Future[T]) setNamer(n namer) { f.ext().name = n }
 
 // namer returns what f takes its name from, or nil.
 func (f *Future[T]) namer() any {
-	if f.x == nil || f.x.name == nil {
+	if f.x == nil {
 		return nil
 	}
-	return f.x.name
+	return f.x.namerAny()
 }
 
 // onDone is AddDoneFunc without a way to remove fn; it allocates nothing.

@@ -100,7 +100,10 @@ func TestOwnedCancelGoesThroughOnCancel(t *testing.T) {
 	s := &fakeScheduler{}
 	f := New[int](s)
 	var causes []error
-	hooks.Future.OnCancel(f, func(cause error) bool {
+	owner := fixedName("owner")
+	hooks.Future.SetNamer(f, owner)
+	hooks.Future.OnCancel(f, func(n any, cause error) bool {
+		assert.Equal(t, owner, n, "fn gets the future's namer")
 		causes = append(causes, cause)
 		return false
 	})

@@ -22,7 +22,7 @@ func SpawnThreadsafe[T any](l *Loop, body func(co *Coro) (T, error)) (*future.Fu
 			return
 		}
 		t := Spawn(l, body)
-		hooks.Future.OnCancel(f, func(cause error) bool { return t.CancelWithCause(cause) })
+		hooks.Future.OnCancel(f, func(_ any, cause error) bool { return t.CancelWithCause(cause) })
 		t.AddDoneCallback(func(t *future.Future[T]) {
 			v, err := t.Result()
 			switch {
@@ -96,7 +96,7 @@ func FromChan[T any](l *Loop, ch <-chan T) *future.Future[T] {
 			hooks.Future.CancelNow(f, ErrClosed)
 		}
 	}
-	hooks.Future.OnCancel(f, func(cause error) bool {
+	hooks.Future.OnCancel(f, func(_ any, cause error) bool {
 		if settle() {
 			<-exited // the receive is over: nothing more is taken from ch
 		}

@@ -254,7 +254,7 @@ func RunInExecutor[T any](l *Loop, fn func(ctx context.Context) (T, error)) *fut
 			hooks.Future.CancelNow(f, ErrClosed)
 		}
 	}
-	hooks.Future.OnCancel(f, func(cause error) bool {
+	hooks.Future.OnCancel(f, func(_ any, cause error) bool {
 		cancel()
 		delivered = true
 		return hooks.Future.CancelNow(f, cause)

@@ -86,8 +86,8 @@ func newGather[T, R any, F future.Of[T]](l *Loop, op string, children []F, settl
 	}
 	g := &gather[T, R]{fs: fs, left: len(fs), settle: settle, result: result}
 	g.out = future.New[[]R](l)
-	hooks.Future.OnCancel(g.out, g.cancel)
 	hooks.Future.SetNamer(g.out, g) // for Snapshot: the children a task awaits through out
+	hooks.Future.OnCancel(g.out, cancelGather[T, R])
 	if g.left == 0 {
 		g.finish()
 		return g.out
@@ -144,6 +144,9 @@ func (g *gather[T, R]) finish() {
 	}
 	g.out.SetResult(res)
 }
+
+// cancelGather is the outer future's Cancel, given the gather (its namer).
+func cancelGather[T, R any](g any, cause error) bool { return g.(*gather[T, R]).cancel(cause) }
 
 // cancel is the outer future's Cancel: cancel the children and let the
 // gather finish when they have.

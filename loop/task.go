@@ -197,6 +197,7 @@ type Task[T any] struct {
 	*future.Future[T]
 	result T
 	err    error
+	fut    future.Future[T] // what Future points to: one allocation for both
 }
 
 // AnyTask is a task of any result type, as CurrentTask and Loop.Tasks
@@ -248,7 +249,9 @@ func spawn[T any](l *Loop, name string, body any) *Task[T] {
 	if l.IsClosing() {
 		panic(&opError{"Spawn", ErrClosed})
 	}
-	tk := &Task[T]{Future: future.New[T](l)}
+	tk := new(Task[T])
+	hooks.Future.Init(&tk.fut, l)
+	tk.Future = &tk.fut
 	t := &tk.task
 	t.l, t.owner, t.body = l, tk, body
 	if name != "" {
@@ -257,8 +260,8 @@ func spawn[T any](l *Loop, name string, body any) *Task[T] {
 		t.id = taskCounter.Add(1)
 	}
 	t.co.t = t
-	hooks.Future.OnCancel(tk.Future, t.cancel)
 	hooks.Future.SetNamer(tk.Future, t)
+	hooks.Future.OnCancel(tk.Future, cancelTask)
 	hooks.Future.Own(tk.Future)
 	l.tasks.add(t)
 	if l.running.Load() {
@@ -336,6 +339,9 @@ func (t *Task[T]) CancelWithCause(cause error) bool {
 	t.l.checkGoroutine("Task.CancelWithCause")
 	return t.cancel(cause)
 }
+
+// cancelTask is the Cancel of a task's future, given the task (its namer).
+func cancelTask(t any, cause error) bool { return t.(*task).cancel(cause) }
 
 // cancel is asyncio's Task.cancel: cancel the future the task waits on, or
 // have the next resumption deliver the cancellation.

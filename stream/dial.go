@@ -54,7 +54,7 @@ func Dial(ctx context.Context, l *loop.Loop, network, address string, newProtoco
 	}
 	d.f = future.New[*Transport](l)
 	hooks.Loop.Track(l, d)
-	hooks.Future.OnCancel(d.f, func(cause error) bool {
+	hooks.Future.OnCancel(d.f, func(_ any, cause error) bool {
 		d.cancel()
 		return hooks.Future.CancelNow(d.f, cause)
 	})

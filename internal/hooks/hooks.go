@@ -12,11 +12,16 @@ import "sync/atomic"
 
 // Future is set by package future.
 var Future struct {
+	// Init binds f, a zero future, to the scheduler s (a
+	// future.Scheduler): for a future allocated inside its owner, as a
+	// task's is, instead of by future.New.
+	Init func(f any, s any)
 	// OnCancel replaces what Cancel and CancelWithCause do while f is
 	// pending: they call fn and report its result, and fn decides when f
-	// is really cancelled (with CancelNow). A task routes the cancellation
-	// of its future to itself with it.
-	OnCancel func(f any, fn func(cause error) bool)
+	// is really cancelled (with CancelNow). fn gets what f takes its name
+	// from (SetNamer), or nil: so a task routes the cancellation of its
+	// future to itself with a plain func, not a closure per task.
+	OnCancel func(f any, fn func(n any, cause error) bool)
 	// CancelNow cancels f even if OnCancel is set, and reports whether it
 	// did. Even when f is done, it marks f's error as retrieved.
 	CancelNow func(f any, cause error) bool
