@@ -66,7 +66,7 @@ type Loop struct {
 	lends    bool                            // the configuration allows lending (lend.go)
 	borrower *task                           // the waiting task whose goroutine runs the loop now
 	resumed  bool                            // the borrower's own wake-up has run
-	handed   handedCall                      // a call a task body hands to its stepper (task.go)
+	handed   handedCall                      // a call a task body hands to its stepper (step.go)
 	exec     *executor
 
 	// Introspection (snapshot.go, counters.go).
